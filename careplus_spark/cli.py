@@ -1,0 +1,189 @@
+"""The ``careplus`` command (also ``python -m careplus_spark``).
+
+Every sub-command takes ``--env NAME`` (``conf/NAME.yaml``) and ``--set a.b=c``.
+Anticipated failures print one paragraph to stderr and exit with the error's code
+(2 for configuration); nothing else prints a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from careplus_spark.errors import CarePlusError
+from careplus_spark.platform.config import AppConfig, load_config
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="local", help="configuration environment: conf/ENV.yaml (default: local)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting"
+    )
+    parser.add_argument("--conf-dir", type=Path, default=None, help="folder of base.yaml and ENV.yaml")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="careplus", description="CarePlus Lakehouse: tickets and logs to Delta.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p)
+        p.set_defaults(handler=handler)
+        return p
+
+    setup = command("setup", "download the JVM jars into the local cache and build the log reader", _cmd_setup)
+    setup.add_argument("--skip-reader", action="store_true", help="do not build the JVM log reader")
+    command("jars", "print the cached jar paths (comma-separated) for spark-submit --jars", _cmd_jars)
+    config = command("config", "print the resolved configuration (secrets masked)", _cmd_config)
+    config.add_argument("--spark-conf", action="store_true", help="print the Spark settings instead")
+
+    gen = command("generate", "write synthetic tickets (JDBC source) and log files", _cmd_generate)
+    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--days", type=int, default=None)
+    gen.add_argument("--first-day", type=int, default=None, help="index of the first day (0 recreates the table)")
+    gen.add_argument("--next-day", action="store_true", help="generate the day after the latest one on disk")
+
+    run = command("run", "run pipeline jobs (default: the whole pipeline)", _cmd_run)
+    run.add_argument("jobs", nargs="*", help="job names, e.g. ingest_tickets ingest_logs (default: all)")
+
+    demo = command("demo", "generate data and run the whole pipeline on the embedded default", _cmd_demo)
+    demo.add_argument("--fresh", action="store_true", help="delete the local lakehouse and data first")
+
+    sql = command("sql", "run Spark SQL against the lakehouse catalog", _cmd_sql)
+    sql.add_argument("-e", "--execute", help="statement(s) to run; without it, read them from stdin")
+    sql.add_argument("--limit", type=int, default=50, help="rows shown per result")
+
+    command("status", "tables, versions and row counts", _cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        return int(args.handler(args))
+    except CarePlusError as exc:
+        if args.debug:
+            raise
+        print(f"careplus: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("careplus: interrupted", file=sys.stderr)
+        return 130
+
+
+def _config(args: argparse.Namespace) -> AppConfig:
+    return load_config(args.env, args.overrides, args.conf_dir)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from careplus_spark.platform import jars, session
+
+    cfg = _config(args)
+    paths = jars.fetch_jars(session.jars_dir(cfg), progress=_say)
+    _say(f"jars ready in {session.jars_dir(cfg)} ({len(paths)} files)")
+    if not args.skip_reader:
+        from careplus_spark.sources.log_reader import build_reader_jar
+
+        _say(f"log reader: {build_reader_jar(jars.spark_line())}")
+    return 0
+
+
+def _cmd_jars(args: argparse.Namespace) -> int:
+    from careplus_spark.platform import session
+
+    print(session.spark_conf(_config(args), include_secrets=False).get("spark.jars", ""))
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    import dataclasses
+    import pprint
+
+    from careplus_spark.platform import session
+
+    cfg = _config(args)
+    if args.spark_conf:
+        for key, value in sorted(session.spark_conf(cfg, include_secrets=False).items()):
+            print(f"{key}={value}")
+    else:
+        pprint.pprint(dataclasses.asdict(cfg), width=110, sort_dicts=False)
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline.generate import next_day_index, run_generate
+
+    cfg = _config(args)
+    first = next_day_index(cfg) if args.next_day else (args.first_day or 0)
+    days = args.days if args.days is not None else (1 if args.next_day else None)
+    stats = run_generate(cfg, seed=args.seed, days=days, first_day=first, progress=_say)
+    _say(f"generated: {stats}")
+    return 0
+
+
+def _session(cfg: AppConfig, name: str):  # type: ignore[no-untyped-def]
+    from careplus_spark.platform.session import build_session
+
+    return build_session(cfg, app_name=f"careplus-{name}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.pipeline.steps import resolve, run_steps
+
+    cfg = _config(args)
+    resolve(args.jobs)  # unknown job names fail before Spark starts
+    spark = _session(cfg, "run")
+    ctx = RunContext(cfg)
+    _say(f"run {ctx.run_id} ({cfg.env})")
+    run_steps(spark, ctx, args.jobs, progress=_say)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline.demo import run_demo
+
+    return run_demo(_config(args), fresh=args.fresh, say=_say)
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline.report import format_dataframe
+
+    cfg = _config(args)
+    text = args.execute if args.execute is not None else sys.stdin.read()
+    statements = [s.strip() for s in text.split(";") if s.strip()]
+    spark = _session(cfg, "sql")
+    for statement in statements:
+        started = time.monotonic()
+        df = spark.sql(statement)
+        if df.columns:
+            print(format_dataframe(df, args.limit))
+        print(f"({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline.report import format_table, table_summary
+    from careplus_spark.pipeline.status import lakehouse_tables
+
+    cfg = _config(args)
+    spark = _session(cfg, "status")
+    rows = table_summary(spark, lakehouse_tables(spark, cfg))
+    print(format_table(["table", "rows", "version"], rows))
+    return 0

@@ -1,0 +1,57 @@
+"""Plain-text tables for the terminal (summaries, status, query results)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from careplus_spark.tables import TableRef
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Formats rows as an aligned text table; numbers align right."""
+    cells = [[_text(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) for row in rows) and bool(rows) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(list(headers)), rule, *(line(r) for r in cells)])
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def format_dataframe(df: DataFrame, limit: int = 50) -> str:
+    """The first ``limit`` rows of a DataFrame as a text table."""
+    rows = df.limit(limit).collect()
+    return format_table(df.columns, [tuple(r) for r in rows])
+
+
+def table_summary(spark: SparkSession, refs: Sequence[TableRef]) -> list[tuple[str, int, int | None]]:
+    """(qualified name, row count, latest Delta version) for the tables that exist."""
+    from delta.tables import DeltaTable
+
+    from careplus_spark.tables import exists
+
+    summary = []
+    for ref in refs:
+        if not exists(spark, ref):
+            continue
+        delta = DeltaTable.forPath(spark, ref.path)
+        version = delta.history(1).select("version").first()
+        count = delta.toDF().count()
+        summary.append((ref.qualified, int(count), int(version["version"]) if version else None))
+    return summary

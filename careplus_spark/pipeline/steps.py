@@ -1,0 +1,70 @@
+"""The pipeline's steps in order, and running a selection of them with progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from careplus_spark.bronze import logs as bronze_logs
+from careplus_spark.bronze import tickets as bronze_tickets
+from careplus_spark.errors import ConfigError
+from careplus_spark.pipeline.context import RunContext, StepResult
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+Step = Callable[["SparkSession", RunContext], StepResult]
+
+#: Every step, in pipeline order. Later layers append theirs here.
+STEPS: dict[str, Step] = {
+    "ingest_tickets": bronze_tickets.ingest,
+    "ingest_logs": bronze_logs.ingest,
+}
+
+#: Names that stand for several steps.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "bronze": ("ingest_tickets", "ingest_logs"),
+    "all": tuple(STEPS),
+}
+
+
+def resolve(names: Sequence[str]) -> list[str]:
+    """Expands groups and checks names; an empty selection means the whole pipeline.
+
+    Raises:
+        ConfigError: an unknown step name (the known ones are listed).
+    """
+    selected: list[str] = []
+    for name in names or ["all"]:
+        expanded = GROUPS.get(name, (name,))
+        for step in expanded:
+            if step not in STEPS:
+                raise ConfigError(f"unknown job {name!r}; known: {sorted([*STEPS, *GROUPS])}")
+            if step not in selected:
+                selected.append(step)
+    return [s for s in STEPS if s in selected]
+
+
+def run_steps(
+    spark: SparkSession,
+    ctx: RunContext,
+    names: Sequence[str],
+    progress: Callable[[str], None] | None = None,
+) -> list[StepResult]:
+    """Runs the selected steps in pipeline order and returns their results."""
+    selected = resolve(names)
+    results = []
+    for index, name in enumerate(selected, start=1):
+        if progress:
+            progress(f"[{index}/{len(selected)}] {name} ...")
+        started = time.monotonic()
+        result = STEPS[name](spark, ctx)
+        if progress:
+            progress(
+                f"[{index}/{len(selected)}] {name}: read {result.rows_read}, written {result.rows_written}, "
+                f"updated {result.rows_updated}, quarantined {result.rows_quarantined} "
+                f"({time.monotonic() - started:.1f} s)"
+            )
+        results.append(result)
+    return results

@@ -1,0 +1,202 @@
+"""The application configuration: ``conf/base.yaml`` deep-merged with ``conf/<env>.yaml``.
+
+Example:
+    >>> cfg = load_config("local", overrides=["sources.tickets.fetch_size=5000"])  # doctest: +SKIP
+    >>> cfg.sources.tickets.fetch_size  # doctest: +SKIP
+    5000
+
+Everything is validated before Spark starts: an unknown key, a missing required key
+or a wrong type raises :class:`~careplus_spark.errors.ConfigError` (exit code 2)
+naming the key and the file that set it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from careplus_spark.errors import ConfigError
+from careplus_spark.platform import typed, yaml_tree
+from careplus_spark.platform.secrets import Secret
+
+PlatformKind = Literal["local", "standalone", "emr", "glue"]
+CatalogKind = Literal["hive", "glue", "in-memory"]
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """How the SparkSession is built (see :mod:`careplus_spark.platform.session`)."""
+
+    platform: PlatformKind = "local"
+    master: str = "local[2]"
+    app_name: str = "careplus"
+    shuffle_partitions: int = 4
+    driver_memory: str = "2g"
+    ui_enabled: bool = False
+    jars_dir: str = ""
+    log_level: str = "WARN"
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """s3a connection settings; ``endpoint`` empty means AWS itself (or no S3 at all)."""
+
+    endpoint: str = ""
+    region: str = "us-east-1"
+    path_style_access: bool = False
+    ssl_enabled: bool = True
+    access_key: Secret = field(default_factory=Secret.empty)
+    secret_key: Secret = field(default_factory=Secret.empty)
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """Where tables are registered by name (``bronze``/``silver``/``gold`` databases)."""
+
+    kind: CatalogKind = "hive"
+    metastore_dir: str = ""
+
+
+@dataclass(frozen=True)
+class LakehouseConfig:
+    """The Delta lakehouse: a root folder (local path or ``s3a://``) and its catalog."""
+
+    root: str
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+
+
+@dataclass(frozen=True)
+class TicketsSourceConfig:
+    """The tickets table reached through Spark's JDBC source."""
+
+    url: str
+    table: str
+    user: str
+    password: Secret
+    driver: str = ""
+    fetch_size: int = 10000
+    num_partitions: int = 2
+    connect_timeout_s: int = 10
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogsSourceConfig:
+    """The application log files: a folder or prefix, any layout below it."""
+
+    path: str
+    pattern: str = "*.log*"
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    tickets: TicketsSourceConfig
+    logs: LogsSourceConfig
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Defaults of ``careplus generate`` / ``careplus demo`` (see the synthetic package)."""
+
+    seed: int = 42
+    start_date: dt.date = dt.date(2025, 7, 1)
+    days: int = 3
+    tickets_per_day: int = 100
+    events_per_ticket: float = 3.0
+    log_files_per_day: int = 2
+    rates: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The whole validated configuration; ``env`` and ``files`` say where it came from."""
+
+    lakehouse: LakehouseConfig
+    sources: SourcesConfig
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    s3: S3Config = field(default_factory=S3Config)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    env: str = "local"
+    files: tuple[str, ...] = ()
+
+
+def default_conf_dir() -> Path:
+    """``$CAREPLUS_CONF_DIR``, else ``./conf`` when it has a base.yaml, else the installed copy."""
+    env = os.environ.get("CAREPLUS_CONF_DIR")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "conf"
+    if (local / "base.yaml").is_file():
+        return local
+    package_dir = Path(__file__).resolve().parent.parent
+    packaged = package_dir / "conf"  # copied into the wheel by setup.py
+    return packaged if packaged.is_dir() else package_dir.parent / "conf"  # editable install
+
+
+def load_config(
+    env: str = "local",
+    overrides: Sequence[str] = (),
+    conf_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AppConfig:
+    """Loads, merges, interpolates and validates the configuration of one environment.
+
+    Args:
+        env: the environment; ``conf/<env>.yaml`` is merged over ``conf/base.yaml``.
+        overrides: ``a.b=c`` strings applied last (``--set`` on the command line).
+        conf_dir: the folder with the YAML files (default: :func:`default_conf_dir`).
+        environ: the environment variables (default: ``os.environ``).
+
+    Raises:
+        ConfigError: a file is missing or invalid, or a key is unknown, missing or mistyped.
+    """
+    folder = conf_dir or default_conf_dir()
+    environ = os.environ if environ is None else environ
+    if not env.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"--env {env!r}: expected a simple name such as local, test, docker, emr, glue")
+    files = [folder / "base.yaml", folder / f"{env}.yaml"]
+    if not files[1].is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
+        raise ConfigError(f"no configuration for environment {env!r}: {files[1]} does not exist; known: {known}")
+    provenance: yaml_tree.Provenance = {}
+    tree: yaml_tree.Tree = {}
+    for path in files:
+        tree = yaml_tree.merge(tree, yaml_tree.read_yaml(path), str(path), provenance)
+    tree = yaml_tree.apply_overrides(tree, overrides, provenance)
+    for reserved in ("env", "files"):
+        if reserved in tree:
+            raise ConfigError(f"{reserved!r} is reserved and cannot be set (set in {provenance.get(reserved)})")
+    tree = {**tree, "env": env, "files": [str(p) for p in files]}
+    cfg: AppConfig = typed.build(AppConfig, tree, provenance, environ)
+    return _resolve_local_paths(cfg)
+
+
+def _resolve_local_paths(cfg: AppConfig) -> AppConfig:
+    """Makes local paths absolute so that Spark workers and later runs agree on them."""
+    from dataclasses import replace
+
+    lakehouse = replace(cfg.lakehouse, root=absolute_uri(cfg.lakehouse.root))
+    logs = replace(cfg.sources.logs, path=absolute_uri(cfg.sources.logs.path))
+    tickets = cfg.sources.tickets
+    if tickets.url.startswith("jdbc:sqlite:"):
+        db_path = tickets.url[len("jdbc:sqlite:") :]
+        tickets = replace(tickets, url="jdbc:sqlite:" + str(Path(db_path).expanduser().absolute()))
+    sources = replace(cfg.sources, logs=logs, tickets=tickets)
+    return replace(cfg, lakehouse=lakehouse, sources=sources)
+
+
+def absolute_uri(path: str) -> str:
+    """Leaves URIs with a scheme (``s3a://``, ``file:/``) alone; makes plain paths absolute."""
+    if "://" in path or path.startswith("file:"):
+        return path.rstrip("/")
+    return str(Path(path).expanduser().absolute()).rstrip("/")
+
+
+def is_local_path(path: str) -> bool:
+    """True for a plain file-system path or a ``file:`` URI."""
+    return "://" not in path or path.startswith("file:")

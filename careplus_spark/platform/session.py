@@ -1,0 +1,192 @@
+"""The one place that builds the SparkSession, for every platform.
+
+``spark_conf(cfg)`` composes the settings as a plain dict (easy to test and to pass
+to ``spark-submit --conf``); ``build_session(cfg)`` applies them. Library code never
+calls ``getOrCreate()`` itself: it receives ``spark``.
+
+Platforms:
+- ``local`` / ``standalone``: pip pyspark, jars from the local cache (``careplus setup``),
+  a Derby Hive metastore under the lakehouse (``hive``) so tables stay registered for a
+  later ``careplus sql`` or ``spark-sql``.
+- ``emr`` / ``glue``: the platform's Delta and S3 connector and the AWS Glue Data Catalog;
+  Delta's static confs must also be passed at launch (``spark-submit.sh`` and the Glue
+  job definition do it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from careplus_spark.platform import jars
+from careplus_spark.platform.config import AppConfig, is_local_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DATABASES = ("bronze", "silver", "gold", "ops")
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+_GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+
+
+def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
+    """All Spark settings for a configuration, as strings.
+
+    Args:
+        cfg: the validated configuration.
+        include_secrets: ``False`` replaces secret values with ``***`` (for display).
+    """
+    spark = cfg.spark
+    conf: dict[str, str] = {
+        **DELTA_CONF,
+        "spark.app.name": spark.app_name,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        "spark.ui.enabled": str(spark.ui_enabled).lower(),
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Symlink manifests (Athena/Spectrum) cannot coexist with deletion vectors.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+    }
+    if spark.platform in ("local", "standalone"):
+        conf["spark.master"] = spark.master
+        conf["spark.driver.memory"] = spark.driver_memory
+        conf["spark.jars"] = ",".join(str(p) for p in local_jars(cfg))
+        conf["spark.ui.showConsoleProgress"] = "false"
+        # Delta's snapshot state uses 50 partitions by default: far too many for small tables.
+        conf["spark.databricks.delta.snapshotPartitions"] = str(max(2, spark.shuffle_partitions))
+    conf.update(_catalog_conf(cfg))
+    java_options = " ".join(
+        opt for opt in (conf.pop("spark.driver.extraJavaOptions", ""), _log4j_option(spark.platform)) if opt
+    )
+    if java_options:
+        conf["spark.driver.extraJavaOptions"] = java_options
+    conf.update({f"spark.hadoop.{k}": v for k, v in s3a_settings(cfg, include_secrets).items()})
+    conf.update(dict(spark.conf))
+    return conf
+
+
+def local_jars(cfg: AppConfig) -> list[Path]:
+    """The cached Maven jars plus the package's own log reader jar (when built)."""
+    line = jars.spark_line()
+    paths = jars.cached_jars(jars_dir(cfg), line)
+    reader = jars.reader_jar(line)
+    return [*paths, reader] if reader.is_file() else paths
+
+
+def _log4j_option(platform: str) -> str:
+    if platform not in ("local", "standalone"):
+        return ""
+    properties = Path(__file__).with_name("log4j2.properties")
+    return f"-Dlog4j.configurationFile={properties.as_uri()}"
+
+
+def jars_dir(cfg: AppConfig) -> Path:
+    """The jar cache folder of a configuration."""
+    return Path(cfg.spark.jars_dir).expanduser() if cfg.spark.jars_dir else jars.default_jars_dir()
+
+
+def metastore_dir(cfg: AppConfig) -> Path:
+    """Where the local Derby metastore lives: configured, or ``<root>/_catalog``.
+
+    A lakehouse on S3 with a local metastore gets a folder per root under
+    ``~/.cache/careplus/catalog`` unless one is configured.
+    """
+    configured = cfg.lakehouse.catalog.metastore_dir
+    if configured:
+        return Path(configured).expanduser().absolute()
+    root = cfg.lakehouse.root
+    if is_local_path(root):
+        return Path(root.removeprefix("file:")) / "_catalog"
+    digest = hashlib.sha256(root.encode()).hexdigest()[:12]
+    return Path.home() / ".cache" / "careplus" / "catalog" / digest
+
+
+def _catalog_conf(cfg: AppConfig) -> dict[str, str]:
+    kind = cfg.lakehouse.catalog.kind
+    if kind == "in-memory":
+        return {"spark.sql.catalogImplementation": "in-memory"}
+    if kind == "glue":
+        return {
+            "spark.sql.catalogImplementation": "hive",
+            "spark.hadoop.hive.metastore.client.factory.class": _GLUE_FACTORY,
+        }
+    folder = metastore_dir(cfg)
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(folder / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true",
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={folder}",
+    }
+
+
+def s3a_settings(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
+    """Hadoop ``fs.s3a.*`` settings for the configured endpoint and credentials.
+
+    Empty on EMR and Glue, whose own S3 connectors and instance roles are used.
+    """
+    s3 = cfg.s3
+    if cfg.spark.platform in ("emr", "glue"):
+        return {}
+    conf = {"fs.s3a.endpoint.region": s3.region}
+    if s3.endpoint:
+        conf.update(
+            {
+                "fs.s3a.endpoint": s3.endpoint,
+                "fs.s3a.path.style.access": str(s3.path_style_access).lower(),
+                "fs.s3a.connection.ssl.enabled": str(s3.ssl_enabled).lower(),
+                # Fail fast on an unreachable endpoint instead of retrying for minutes.
+                "fs.s3a.attempts.maximum": "3",
+                "fs.s3a.retry.limit": "3",
+                "fs.s3a.connection.establish.timeout": "5000",
+                "fs.s3a.connection.timeout": "30000",
+            }
+        )
+    if s3.access_key.is_set():
+        conf.update(
+            {
+                "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+                "fs.s3a.access.key": s3.access_key.reveal() if include_secrets else "***",
+                "fs.s3a.secret.key": s3.secret_key.reveal() if include_secrets else "***",
+            }
+        )
+    return conf
+
+
+def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
+    """Builds (or returns the running) SparkSession for a configuration.
+
+    Creates the ``bronze``, ``silver``, ``gold`` and ``ops`` databases when missing.
+
+    Example:
+        >>> spark = build_session(load_config("local"))  # doctest: +SKIP
+
+    Raises:
+        JarsError: local/standalone mode and the jar cache is incomplete.
+    """
+    from pyspark.sql import SparkSession
+
+    conf = spark_conf(cfg)
+    if app_name:
+        conf["spark.app.name"] = app_name
+    if cfg.lakehouse.catalog.kind == "hive" and cfg.spark.platform in ("local", "standalone"):
+        metastore_dir(cfg).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    if conf.get("spark.sql.catalogImplementation") == "hive":
+        builder = builder.enableHiveSupport()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(cfg.spark.log_level)
+    for database in DATABASES:
+        location = f"{cfg.lakehouse.root}/{database}".replace("'", "''")
+        session.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{location}'")
+    return session

@@ -1,0 +1,166 @@
+"""Spark's JDBC source with explicit options, bounded retries and clear errors.
+
+One builder, :func:`jdbc_options`, turns the tickets source configuration into the
+option map of ``spark.read.format("jdbc")``; the password is added only when the
+read starts and is never logged. :func:`read_jdbc` retries transient connection
+failures with backoff and fails at once on rejected credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlencode
+
+from careplus_spark.errors import AuthenticationError, ConfigError, SourceUnavailableError
+from careplus_spark.platform.config import TicketsSourceConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DRIVERS = {"mysql": "com.mysql.cj.jdbc.Driver", "mariadb": "com.mysql.cj.jdbc.Driver", "sqlite": "org.sqlite.JDBC"}
+
+_AUTH_PATTERNS = re.compile(r"Access denied|authentication|password", re.IGNORECASE)
+_UNREACHABLE_PATTERNS = re.compile(
+    r"Communications link failure|Connection refused|UnknownHost|connect timed out|No route|"
+    r"Unable to open database|SQLITE_CANTOPEN|Socket|EOFException|closed|Unknown database",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class JdbcPartitioning:
+    """Spark's partitioned read: all four options together (bounds set the stride)."""
+
+    column: str
+    lower: str
+    upper: str
+    num_partitions: int
+
+
+def dialect(url: str) -> str:
+    """The sub-protocol of a JDBC URL (``mysql``, ``sqlite``, ...)."""
+    match = re.match(r"jdbc:([a-z0-9]+):", url)
+    if not match:
+        raise ConfigError(f"sources.tickets.url must be a JDBC URL like jdbc:mysql://host:3306/db, found {url!r}")
+    return match.group(1)
+
+
+def safe_url(url: str) -> str:
+    """The URL without query options (which may carry credentials) for messages."""
+    return url.split("?", 1)[0]
+
+
+def jdbc_options(
+    source: TicketsSourceConfig,
+    *,
+    dbtable: str | None = None,
+    query: str | None = None,
+    partitioning: JdbcPartitioning | None = None,
+) -> dict[str, str]:
+    """Options for ``spark.read.format("jdbc")``, without the password.
+
+    Exactly one of ``dbtable``/``query``; ``query`` cannot be partitioned (Spark's rule),
+    so pass a sub-query with an alias as ``dbtable`` instead.
+
+    Raises:
+        ConfigError: both or neither of dbtable/query, or query with partitioning.
+    """
+    if (dbtable is None) == (query is None):
+        raise ConfigError("a JDBC read needs exactly one of dbtable or query")
+    if query is not None and partitioning is not None:
+        raise ConfigError("a JDBC query cannot be partitioned: use a dbtable sub-query with an alias")
+    kind = dialect(source.url)
+    options = {
+        "url": _url_with_options(source.url, kind, source),
+        "driver": source.driver or DRIVERS.get(kind, ""),
+        "fetchsize": str(source.fetch_size),
+    }
+    if not options["driver"]:
+        raise ConfigError(f"sources.tickets.driver is required for JDBC sub-protocol {kind!r}")
+    options["dbtable" if dbtable is not None else "query"] = dbtable if dbtable is not None else str(query)
+    if source.user:
+        options["user"] = source.user
+    if partitioning is not None:
+        options.update(
+            {
+                "partitionColumn": partitioning.column,
+                "lowerBound": partitioning.lower,
+                "upperBound": partitioning.upper,
+                "numPartitions": str(partitioning.num_partitions),
+            }
+        )
+    return options
+
+
+def _url_with_options(url: str, kind: str, source: TicketsSourceConfig) -> str:
+    extra: dict[str, str] = {}
+    if kind in ("mysql", "mariadb"):
+        extra["connectTimeout"] = str(source.connect_timeout_s * 1000)
+        extra["socketTimeout"] = str(max(source.connect_timeout_s * 1000 * 30, 300_000))
+    extra.update({k: v for k, v in source.options.items()})
+    if not extra or kind == "sqlite":
+        return url
+    separator = "&" if "?" in url else "?"
+    return url + separator + urlencode(extra)
+
+
+def read_jdbc(spark: SparkSession, source: TicketsSourceConfig, options: Mapping[str, str]) -> DataFrame:
+    """Opens a JDBC DataFrame (the schema is read at once, the rows lazily).
+
+    Raises:
+        AuthenticationError: the server rejected the credentials (no retry).
+        SourceUnavailableError: the server could not be reached.
+    """
+    full = dict(options)
+    if source.password.is_set():
+        full["password"] = source.password.reveal()
+    return with_retries(lambda: spark.read.format("jdbc").options(**full).load(), f"JDBC source {safe_url(source.url)}")
+
+
+def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_s: float = 1.0) -> T:
+    """Runs ``action``, retrying transient connection failures with exponential backoff.
+
+    Raises:
+        AuthenticationError: at the first credentials rejection.
+        SourceUnavailableError: when every attempt failed to connect.
+    """
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as exc:  # noqa: BLE001 - classified below, re-raised otherwise
+            text = _java_message(exc)
+            if _AUTH_PATTERNS.search(text) and "Access denied" in text:
+                raise AuthenticationError(f"{what} rejected the credentials: {_first_line(text)}") from None
+            if not _UNREACHABLE_PATTERNS.search(text):
+                raise
+            last = exc
+            log.warning("%s unreachable (attempt %d/%d): %s", what, attempt, attempts, _first_line(text))
+            if attempt < attempts:
+                time.sleep(backoff_s * 2 ** (attempt - 1))
+    raise SourceUnavailableError(f"{what} is unreachable after {attempts} attempts: {_first_line(_java_message(last))}")
+
+
+def _java_message(exc: BaseException | None) -> str:
+    parts = []
+    while exc is not None:
+        parts.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return " | ".join(parts)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("at "):
+            cleaned = re.sub(r"password=[^&\s]*", "password=***", stripped)
+            return cleaned[:300]
+    return text[:300]

@@ -1,0 +1,171 @@
+"""Delta tables by name and a typed MERGE API.
+
+Every table lives at ``<lakehouse.root>/<database>/<name>`` and is registered in the
+catalog as ``<database>.<name>``, so Spark SQL, ``careplus sql`` and ``spark-sql``
+find it by name while Athena/Spectrum read the same files through manifests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from careplus_spark.errors import SchemaError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A Delta table: catalog name plus storage location."""
+
+    database: str
+    name: str
+    root: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.database}.{self.name}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.root}/{self.database}/{self.name}"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What one upsert did; ``version`` is None when nothing was written."""
+
+    table: str
+    inserted: int
+    updated: int
+    deleted: int
+    version: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.version is not None
+
+
+def exists(spark: SparkSession, table: TableRef) -> bool:
+    """True when a Delta table exists at the table's path."""
+    from delta.tables import DeltaTable
+
+    return bool(DeltaTable.isDeltaTable(spark, table.path))
+
+
+def register(spark: SparkSession, table: TableRef) -> None:
+    """Registers an existing Delta location in the catalog under its qualified name."""
+    location = table.path.replace("'", "''")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {table.qualified} USING DELTA LOCATION '{location}'")
+
+
+def create_if_missing(
+    spark: SparkSession,
+    table: TableRef,
+    df: DataFrame,
+    partition_by: Sequence[str] = (),
+    properties: Mapping[str, str] | None = None,
+) -> bool:
+    """Creates an empty Delta table with ``df``'s schema when none exists; registers it.
+
+    Returns:
+        True when the table was created by this call.
+    """
+    created = False
+    if not exists(spark, table):
+        from delta.tables import DeltaTable
+
+        builder = DeltaTable.createIfNotExists(spark).location(table.path).addColumns(df.schema)
+        if partition_by:
+            builder = builder.partitionedBy(*partition_by)
+        for key, value in (properties or {}).items():
+            builder = builder.property(key, value)
+        builder.execute()
+        created = True
+    register(spark, table)
+    return created
+
+
+def upsert(
+    spark: SparkSession,
+    df: DataFrame,
+    table: TableRef,
+    keys: Sequence[str],
+    *,
+    partition_by: Sequence[str] = (),
+    update_condition: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    commit_info: Mapping[str, str] | None = None,
+) -> MergeResult:
+    """MERGEs ``df`` into ``table`` on ``keys``: matched rows update, others insert.
+
+    The table is created (and registered) with ``df``'s schema on first write.
+
+    Example:
+        >>> upsert(spark, df, TableRef("bronze", "tickets", root), keys=["ticket_id"],
+        ...        update_condition="s._row_hash <> t._row_hash")  # doctest: +SKIP
+        MergeResult(table='bronze.tickets', inserted=10, updated=2, deleted=0, version=3)
+
+    Args:
+        update_condition: SQL over aliases ``t`` (target) and ``s`` (source); a matched
+            row is updated only when it holds (use it to skip unchanged rows).
+        commit_info: user metadata stored in the Delta commit (``userMetadata``).
+
+    Raises:
+        SchemaError: a key column is missing from ``df``.
+    """
+    from delta.tables import DeltaTable
+
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise SchemaError(f"upsert into {table.qualified}", missing, df.columns)
+    create_if_missing(spark, table, df, partition_by, properties)
+    target = DeltaTable.forPath(spark, table.path)
+    before = _latest_version(target)
+    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    merge = target.alias("t").merge(df.alias("s"), condition)
+    merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
+    _with_commit_info(spark, commit_info, merge.execute)
+    return _result(table, target, before)
+
+
+def _with_commit_info(spark: SparkSession, commit_info: Mapping[str, str] | None, action: object) -> None:
+    import json
+
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    if commit_info:
+        spark.conf.set(key, json.dumps(dict(commit_info), sort_keys=True))
+    try:
+        action()  # type: ignore[operator]
+    finally:
+        if commit_info:
+            spark.conf.unset(key)
+
+
+def _latest_version(target: object) -> int:
+    row = target.history(1).select("version").first()  # type: ignore[attr-defined]
+    return int(row["version"]) if row else -1
+
+
+def _result(table: TableRef, target: object, before: int) -> MergeResult:
+    last = target.history(1).select("version", "operation", "operationMetrics").first()  # type: ignore[attr-defined]
+    if last is None or int(last["version"]) == before:
+        return MergeResult(table.qualified, 0, 0, 0, None)
+    metrics = last["operationMetrics"] or {}
+    return MergeResult(
+        table=table.qualified,
+        inserted=int(metrics.get("numTargetRowsInserted", 0)),
+        updated=int(metrics.get("numTargetRowsUpdated", 0)),
+        deleted=int(metrics.get("numTargetRowsDeleted", 0)),
+        version=int(last["version"]),
+    )
+
+
+def row_count(spark: SparkSession, table: TableRef) -> int:
+    """Rows in a table, 0 when it does not exist yet."""
+    if not exists(spark, table):
+        return 0
+    return int(spark.read.format("delta").load(table.path).count())
