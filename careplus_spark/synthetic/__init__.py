@@ -1,0 +1,63 @@
+"""Deterministic, streaming generator of the two CarePlus sources (SPEC 2.1-2.3).
+
+Tickets go to a :class:`TicketSink` (SQLite or MySQL ``support_tickets``); log files go
+under a folder as ``YYYY/MM/DD/app-YYYY-MM-DD-<n>.log[.gz]``. The same spec and seed
+always produce the same bytes and rows. No Spark is used here.
+
+Example:
+    >>> from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url
+    >>> with sink_for_url("jdbc:sqlite:./data/source/tickets.db", "", "") as sink:
+    ...     stats = generate(GenerateSpec(), sink, Path("./data/logs"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from careplus_spark.synthetic.clock import (
+    ALTERNATE_FORMATS,
+    CANONICAL_FORMAT,
+    UPDATED_AT_FORMAT,
+)
+from careplus_spark.synthetic.generator import (
+    Counts,
+    DayStats,
+    GenerateStats,
+    Progress,
+    generate,
+    generate_day,
+)
+from careplus_spark.synthetic.mysql_sink import MySqlSink
+from careplus_spark.synthetic.sinks import (
+    DEFAULT_TABLE,
+    SqliteSink,
+    SqlTicketSink,
+    TicketSink,
+    parse_mysql_url,
+    sink_for_url,
+)
+from careplus_spark.synthetic.spec import DIRTY_RATE_FIELDS, RATE_FIELDS, GenerateSpec
+from careplus_spark.synthetic.tickets import TICKET_COLUMNS, TicketRow, TicketUpdate
+
+__all__ = [
+    "ALTERNATE_FORMATS",
+    "CANONICAL_FORMAT",
+    "DEFAULT_TABLE",
+    "DIRTY_RATE_FIELDS",
+    "RATE_FIELDS",
+    "TICKET_COLUMNS",
+    "UPDATED_AT_FORMAT",
+    "Counts",
+    "DayStats",
+    "GenerateSpec",
+    "GenerateStats",
+    "MySqlSink",
+    "Progress",
+    "SqlTicketSink",
+    "SqliteSink",
+    "TicketRow",
+    "TicketSink",
+    "TicketUpdate",
+    "generate",
+    "generate_day",
+    "parse_mysql_url",
+    "sink_for_url",
+]

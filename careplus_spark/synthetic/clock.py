@@ -23,7 +23,7 @@ ALTERNATE_FORMATS: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y
 #: updated_at text in SQLite (sorts lexicographically); MySQL stores DATETIME(6).
 UPDATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
-_LATE_LAG_SECONDS = (60, 1_800)
+_LATE_LAG_US = (60 * US_PER_SECOND, 1_800 * US_PER_SECOND)
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +83,7 @@ class UpdatedAtClock:
         rng = self._rng
         for j, created in enumerate(created_us):
             if rng.random() < self._late and self._stream_max - created > 60 * US_PER_SECOND:
-                lag = rng.randint(*_LATE_LAG_SECONDS) * US_PER_SECOND
+                lag = rng.randrange(*_LATE_LAG_US)
                 updated_us[j] = max(created, self._stream_max - lag)
             if j and rng.random() < self._ties:
                 updated_us[j - 1] = updated_us[j] = max(updated_us[j - 1], updated_us[j])

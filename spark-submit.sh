@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Submit a CarePlus job with the right jars and confs: locally, to a standalone cluster
+# or on an EMR master node.
+#
+#   ./spark-submit.sh [--env ENV] [--master URL] [--set key=value ...] [--dry-run] JOB [JOB_ARGS...]
+#
+#   JOB       a file in jobs/ (jobs/ingest_tickets.py) or its name (ingest_tickets)
+#   --env     configuration environment (conf/ENV.yaml), default: local
+#   --master  local[N], spark://host:7077 (standalone) or yarn (EMR); default: the config's
+#   --dry-run print the spark-submit command instead of running it
+#
+# It builds dist/careplus_spark.zip (the package and its conf, shipped with --py-files),
+# takes the jars from the local cache (local/standalone; `careplus setup` fills it) or
+# from the cluster (EMR: /usr/share/aws/delta/lib), and passes the static Spark confs
+# (Delta extension and catalog, metastore, time zone) on the command line. Secrets are
+# never put on the command line: the job reads them from the environment itself.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+env_name="local"
+master=""
+dry_run=0
+sets=()
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --env) env_name="$2"; shift 2 ;;
+    --master) master="$2"; shift 2 ;;
+    --set) sets+=("--set" "$2"); shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --*) echo "spark-submit.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[[ $# -ge 1 ]] || { usage >&2; exit 2; }
+job="$1"; shift
+[[ "$job" == *.py ]] || job="$here/jobs/$job.py"
+[[ -f "$job" ]] || { echo "spark-submit.sh: no such job: $job (see $here/jobs/)" >&2; exit 2; }
+
+python="${CAREPLUS_PYTHON:-}"
+if [[ -z "$python" ]]; then
+  if [[ -x "$here/.venv/bin/python" ]]; then python="$here/.venv/bin/python"; else python="python3"; fi
+fi
+submit="${SPARK_HOME:+$SPARK_HOME/bin/}spark-submit"
+if [[ -z "${SPARK_HOME:-}" && -x "$(dirname "$python")/spark-submit" ]]; then submit="$(dirname "$python")/spark-submit"; fi
+
+if [[ -n "$master" ]]; then
+  case "$master" in
+    local*) sets+=("--set" "spark.platform=local") ;;
+    spark://*) sets+=("--set" "spark.platform=standalone") ;;
+  esac
+  sets+=("--set" "spark.master=$master")
+fi
+
+# 1. The package with its configuration, for --py-files.
+mkdir -p "$here/dist"
+"$python" - "$here" <<'PY'
+import sys, zipfile, pathlib
+root = pathlib.Path(sys.argv[1])
+target = root / "dist" / "careplus_spark.zip"
+tmp = target.with_suffix(".zip.tmp")
+with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    for path in sorted((root / "careplus_spark").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".jar":
+            zf.write(path, path.relative_to(root).as_posix())
+    for path in sorted((root / "conf").glob("*.yaml")):
+        zf.write(path, f"careplus_spark/conf/{path.name}")
+tmp.replace(target)
+PY
+
+# 2. Static confs and jars from the same session builder the job uses.
+conf_args=()
+jars=""
+while IFS= read -r line; do
+  key="${line%%=*}"; value="${line#*=}"
+  case "$key" in
+    spark.jars) jars="$value" ;;
+    spark.master) [[ -n "$master" ]] || master="$value" ;;
+    spark.app.name|spark.hadoop.fs.s3a.access.key|spark.hadoop.fs.s3a.secret.key) ;;
+    *) conf_args+=("--conf" "$key=$value") ;;
+  esac
+done < <(cd "$here" && "$python" -m careplus_spark config --env "$env_name" "${sets[@]}" --spark-conf)
+
+if [[ -z "$jars" && -d /usr/share/aws/delta/lib ]]; then
+  # EMR: the cluster's own Delta jars.
+  jars="$(ls /usr/share/aws/delta/lib/delta-spark*.jar /usr/share/aws/delta/lib/delta-storage*.jar 2>/dev/null | paste -sd, -)"
+fi
+
+cmd=("$submit")
+[[ -n "$master" ]] && cmd+=("--master" "$master")
+[[ -n "$jars" ]] && cmd+=("--jars" "$jars")
+cmd+=("--py-files" "$here/dist/careplus_spark.zip" "${conf_args[@]}" "$job" "--env" "$env_name" "${sets[@]}" "$@")
+
+if [[ $dry_run -eq 1 ]]; then
+  printf '%q ' "${cmd[@]}"; echo
+  exit 0
+fi
+cd "$here"
+export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
+exec "${cmd[@]}"
