@@ -15,6 +15,7 @@ from careplus_spark.errors import SchemaError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ def register(spark: SparkSession, table: TableRef) -> None:
     spark.sql(f"CREATE TABLE IF NOT EXISTS {table.qualified} USING DELTA LOCATION '{location}'")
 
 
+def plain_schema(df: DataFrame) -> StructType:
+    """``df``'s schema without field metadata (no CHAR/VARCHAR length constraints)."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(f.name, f.dataType, f.nullable) for f in df.schema.fields])
+
+
 def create_if_missing(
     spark: SparkSession,
     table: TableRef,
@@ -78,7 +86,7 @@ def create_if_missing(
     if not exists(spark, table):
         from delta.tables import DeltaTable
 
-        builder = DeltaTable.createIfNotExists(spark).location(table.path).addColumns(df.schema)
+        builder = DeltaTable.createIfNotExists(spark).location(table.path).addColumns(plain_schema(df))
         if partition_by:
             builder = builder.partitionedBy(*partition_by)
         for key, value in (properties or {}).items():

@@ -49,9 +49,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pymysql
 
@@ -76,7 +77,9 @@ __all__ = [
     "ServiceNotInstalledError",
     "TestDatabase",
     "find_free_port",
+    "find_versitygw",
     "wait_for_port",
+    "wait_until_ready",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -180,8 +183,7 @@ def wait_for_port(
     for _ in range(max_polls):
         if process is not None and process.poll() is not None:
             raise ServiceError(
-                f"process {process.pid} exited with code {process.returncode} "
-                f"before {host}:{port} accepted connections"
+                f"process {process.pid} exited with code {process.returncode} before {host}:{port} accepted connections"
             )
         remaining = deadline - time.monotonic()
         if _port_is_open(host, port, min(1.0, remaining)):
@@ -190,6 +192,44 @@ def wait_for_port(
             break
         time.sleep(interval_s)
     raise TimeoutError(f"{host}:{port} did not accept connections within {timeout_s:.0f} s")
+
+
+def wait_until_ready(
+    probe: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    timeout_s: float,
+    *,
+    what: str,
+    interval_s: float = POLL_INTERVAL_S,
+) -> None:
+    """Poll ``probe`` until it succeeds while ``process`` keeps running.
+
+    An open TCP port alone does not prove that *our* server owns it (another
+    program may have grabbed the port between :func:`find_free_port` and the
+    server's bind), so launchers confirm readiness with a server-specific
+    probe and check that the process is still alive afterwards.
+
+    Args:
+        probe: Returns True once the server answers; must be quick.
+        process: The server process.
+        timeout_s: Maximum number of seconds to wait.
+        what: Server name for error messages.
+        interval_s: Delay between two polls.
+
+    Raises:
+        ServiceError: If the process exits first.
+        TimeoutError: If ``probe`` did not succeed within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / interval_s) + 2):
+        if process.poll() is not None:
+            raise ServiceError(f"{what} (pid {process.pid}) exited with code {process.returncode} during startup")
+        if probe() and process.poll() is None:
+            return
+        if time.monotonic() + interval_s > deadline:
+            break
+        time.sleep(interval_s)
+    raise TimeoutError(f"{what} was not ready within {timeout_s:.0f} s")
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -233,7 +273,7 @@ def _spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -
         The started process.
     """
     with log_path.open("ab") as log_file:
-        return subprocess.Popen(  # noqa: S603 - fixed, trusted argv
+        return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -272,15 +312,6 @@ def _rotate_log(path: Path, attempt: int) -> None:
 def _is_port_clash(log_text: str) -> bool:
     """Tell whether a server log says its port was already taken."""
     return "already in use" in log_text.lower()
-
-
-def _env_first(*names: str) -> str | None:
-    """Return the first non-empty environment variable among ``names``."""
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
 
 
 def _which(name: str, *extra_dirs: str) -> str | None:
@@ -512,10 +543,13 @@ class MariaDbServer:
         workdir = self._require_workdir()
         _, installer = _mariadb_binaries()
         log_path = workdir / "install.log"
+        tmp_dir = workdir / "tmp"
+        tmp_dir.mkdir(exist_ok=True)
         argv = [
             installer,
             "--no-defaults",
             f"--datadir={workdir / 'data'}",
+            f"--tmpdir={tmp_dir}",  # passed to the bootstrap mariadbd
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--skip-name-resolve",
@@ -523,7 +557,7 @@ class MariaDbServer:
         ]
         with log_path.open("wb") as log_file:
             try:
-                result = subprocess.run(  # noqa: S603 - fixed, trusted argv
+                result = subprocess.run(
                     argv,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
@@ -593,32 +627,50 @@ class MariaDbServer:
                 self._wait_until_ready()
                 return
             except ServiceError:
-                log_text = _tail(error_log)
                 _stop_process(self._process, timeout_s=5.0)
+                log_text = _tail(error_log)
                 if attempt < START_ATTEMPTS and _is_port_clash(log_text):
                     LOGGER.warning("port %s was taken; retrying MariaDB start", self.port)
                     continue
                 raise
 
     def _wait_until_ready(self) -> None:
-        """Wait (bounded) until the private server accepts connections."""
-        workdir = self._require_workdir()
-        error_log = workdir / "error.log"
+        """Wait (bounded) until the private server accepts connections.
+
+        The TCP port is awaited first; the unix socket login then proves that
+        the listener is this mariadbd (it only creates the socket after its
+        TCP bind succeeded).
+        """
+        error_log = self._require_workdir() / "error.log"
+        if self._process is None:
+            raise ServiceError("mariadbd was not started")
+        started = time.monotonic()
         try:
             wait_for_port(LOOPBACK, self.port, MYSQL_START_TIMEOUT_S, process=self._process)
-            self._root_connection().close()
-        except (TimeoutError, ServiceError, pymysql.MySQLError) as error:
+            remaining = max(MYSQL_START_TIMEOUT_S - (time.monotonic() - started), 1.0)
+            wait_until_ready(self._socket_login_works, self._process, remaining, what="mariadbd")
+        except (TimeoutError, ServiceError) as error:
             raise ServiceError(f"MariaDB did not start: {error}\n--- {error_log} ---\n{_tail(error_log)}") from error
 
-    def _root_connection(self, password: str = "") -> pymysql.connections.Connection[Any]:
-        """Connect as root@localhost through the unix socket."""
+    def _socket_login_works(self) -> bool:
+        """Tell whether root can log in through this server's unix socket."""
+        if self._socket_path is None or not self._socket_path.exists():
+            return False
+        try:
+            self._root_connection(connect_timeout=2).close()
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def _root_connection(self, connect_timeout: int = 10) -> pymysql.connections.Connection[Any]:
+        """Connect as the password-less root@localhost through the unix socket."""
         return pymysql.connect(
             unix_socket=str(self._socket_path),
             user="root",
-            password=password,
+            password="",
             charset="utf8mb4",
             autocommit=True,
-            connect_timeout=10,
+            connect_timeout=connect_timeout,
         )
 
     def _bootstrap_accounts(self) -> None:
@@ -636,9 +688,7 @@ class MariaDbServer:
             for user, host in cursor.fetchall():
                 cursor.execute("DROP USER %s@%s", (user, host))
             cursor.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (root_password,))
-            cursor.execute(
-                "CREATE USER %s@%s IDENTIFIED BY %s", (self.admin_user, LOOPBACK, self.admin_password)
-            )
+            cursor.execute("CREATE USER %s@%s IDENTIFIED BY %s", (self.admin_user, LOOPBACK, self.admin_password))
             cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (self.admin_user, LOOPBACK))
 
     # ------------------------------------------------------------ clients --
@@ -648,9 +698,7 @@ class MariaDbServer:
         try:
             self.connect().close()
         except pymysql.MySQLError as error:
-            raise ServiceError(
-                f"cannot log in to {self.host}:{self.port} as {self.admin_user}: {error}"
-            ) from error
+            raise ServiceError(f"cannot log in to {self.host}:{self.port} as {self.admin_user}: {error}") from error
 
     def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.connections.Connection[Any]:
         """Open a pymysql connection as the admin account.
@@ -694,9 +742,7 @@ class MariaDbServer:
         user = f"cp_{suffix}"  # <= 32 characters, valid on MySQL too
         password = _random_secret()
         with self.connect() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
+            cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
             cursor.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%%'", (user,))
         return TestDatabase(
@@ -740,9 +786,7 @@ def _go_bin_dirs() -> list[str]:
     go = shutil.which("go") or _which("go", "/usr/local/go/bin")
     if go is not None:
         try:
-            result = subprocess.run(  # noqa: S603 - trusted argv
-                [go, "env", "GOPATH"], capture_output=True, text=True, timeout=20, check=False
-            )
+            result = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True, timeout=20, check=False)
         except (OSError, subprocess.TimeoutExpired):
             result = None
         if result is not None and result.returncode == 0 and result.stdout.strip():
@@ -782,6 +826,15 @@ def _versitygw_env() -> dict[str, str]:
     """
     blocked = ("VGW_", "ROOT_ACCESS_KEY", "ROOT_SECRET", "LOGFILE", "WEBHOOK")
     return {key: value for key, value in os.environ.items() if not key.startswith(blocked)}
+
+
+def _s3_answers(client: S3Client) -> bool:
+    """Tell whether an authenticated ListBuckets call succeeds."""
+    try:
+        client.list_buckets()
+    except Exception:  # any failure means "not ready yet"
+        return False
+    return True
 
 
 class S3Server:
@@ -873,7 +926,6 @@ class S3Server:
         try:
             (server.workdir / "s3root").mkdir()
             server._launch_with_retries(binary)
-            server._check_reachable()
         except BaseException:
             server.stop()
             raise
@@ -936,7 +988,7 @@ class S3Server:
             self.endpoint = f"http://{LOOPBACK}:{port}"
             self._process = _spawn(self._gateway_argv(binary, port), log_path, env=_versitygw_env())
             try:
-                wait_for_port(LOOPBACK, port, S3_START_TIMEOUT_S, process=self._process)
+                self._wait_until_ready(port)
                 return
             except (TimeoutError, ServiceError) as error:
                 _stop_process(self._process, timeout_s=5.0)
@@ -946,12 +998,22 @@ class S3Server:
                     continue
                 raise ServiceError(f"versitygw did not start: {error}\n--- {log_path} ---\n{log_text}") from error
 
+    def _wait_until_ready(self, port: int) -> None:
+        """Wait (bounded) until this gateway answers authenticated requests."""
+        if self._process is None:
+            raise ServiceError("versitygw was not started")
+        started = time.monotonic()
+        wait_for_port(LOOPBACK, port, S3_START_TIMEOUT_S, process=self._process)
+        remaining = max(S3_START_TIMEOUT_S - (time.monotonic() - started), 1.0)
+        probe_client = self._client(connect_timeout=1, read_timeout=2, max_attempts=1)
+        wait_until_ready(lambda: _s3_answers(probe_client), self._process, remaining, what="versitygw")
+
     # ------------------------------------------------------------ clients --
 
     def _check_reachable(self) -> None:
         """Fail early, with a clear message, if the credentials do not work."""
         try:
-            self.client().list_buckets()
+            self._client(connect_timeout=5, read_timeout=10, max_attempts=2).list_buckets()
         except Exception as error:  # botocore raises many unrelated types
             raise ServiceError(f"S3 endpoint {self.endpoint} is not usable: {error}") from error
 
@@ -961,15 +1023,19 @@ class S3Server:
         Checksums are only sent when an operation requires them, which is what
         older S3 implementations and Hadoop's s3a expect.
         """
+        return self._client(connect_timeout=5, read_timeout=60, max_attempts=3)
+
+    def _client(self, connect_timeout: float, read_timeout: float, max_attempts: int) -> S3Client:
+        """Build a boto3 S3 client with the given timeouts and retry budget."""
         import boto3  # noqa: PLC0415 - heavy import, only needed for S3 tests
         from botocore.config import Config  # noqa: PLC0415
 
         config = Config(
             s3={"addressing_style": "path"},
             signature_version="s3v4",
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
@@ -1021,10 +1087,12 @@ class S3Server:
         """Delete all objects of a bucket, one listed page at a time."""
         for _ in range(S3_MAX_LIST_PAGES):
             page = client.list_objects_v2(Bucket=name, MaxKeys=S3_DELETE_BATCH)
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if not keys:
+            contents = page.get("Contents", [])
+            if not contents:
                 return
-            result = client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+            result = client.delete_objects(
+                Bucket=name, Delete={"Objects": [{"Key": item["Key"]} for item in contents], "Quiet": True}
+            )
             if result.get("Errors"):
                 raise ServiceError(f"could not delete objects of {name}: {result['Errors'][:3]}")
         raise ServiceError(f"bucket {name} still not empty after {S3_MAX_LIST_PAGES} pages")

@@ -51,6 +51,9 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         "spark.ui.enabled": str(spark.ui_enabled).lower(),
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # JDBC sources report VARCHAR(n) (SQLite even VARCHAR(0)); bronze keeps text as text
+        # and must not inherit the source's length limits as Delta constraints.
+        "spark.sql.legacy.charVarcharAsString": "true",
         # Symlink manifests (Athena/Spectrum) cannot coexist with deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     }

@@ -1,6 +1,6 @@
-"""Multi-line log blocks (SPEC 2.2), generated lazily one block at a time.
+r"""Multi-line log blocks (SPEC 2.2), generated lazily one block at a time.
 
-A block is six ``\\n``-terminated lines without its ``---`` delimiter; the writer adds
+A block is six ``\n``-terminated lines without its ``---`` delimiter; the writer adds
 delimiters and line ends. :func:`file_blocks` yields ``(block, kind)`` pairs where kind
 tells an event from a duplicate or a malformed block.
 """

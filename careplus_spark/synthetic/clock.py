@@ -7,7 +7,6 @@ loops never build ``datetime`` objects.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -50,50 +49,43 @@ def write_time_us(rng: random.Random, base_second: int, max_lag_s: int = 600) ->
 
 
 class UpdatedAtClock:
-    """Shapes the ``updated_at`` values of one day's writes: ties and late commits.
+    """Shapes the ``updated_at`` values and the commit order of one day's writes.
 
-    Writes come in streams (the day's resolutions, then its new tickets), each in
-    batches in commit order. Within a stream a row may be a *late commit* (its
-    ``updated_at`` minutes before the latest one already written) or *tie* with the row
-    before it. :meth:`tie_last_two` makes the day's maximum shared by two rows so that
-    an incremental cursor meets a boundary tie.
+    Writes come in batches (the day's resolutions, then its new tickets). Within a batch
+    rows are committed in ``updated_at`` order, except *late commits*: rows committed
+    1-30 minutes of ``updated_at`` later than their own value, i.e. after rows carrying a
+    newer ``updated_at``. Some rows *tie* with their neighbour, and the day's last batch
+    gives the day's maximum to two rows so that an incremental cursor meets a boundary tie.
     """
 
-    __slots__ = ("_rng", "_ties", "_late", "_stream_max", "day_max")
+    __slots__ = ("_late", "_rng", "_ties", "day_max")
 
     def __init__(self, rng: random.Random, ties: float, late: float) -> None:
         """Create a clock drawing from ``rng`` with the given tie and late rates."""
         self._rng = rng
         self._ties = ties
         self._late = late
-        self._stream_max = -1
         self.day_max = -1
 
-    def start_stream(self) -> None:
-        """Begin a new stream of writes (late commits are relative to their stream)."""
-        self._stream_max = -1
-
-    def adjust(self, created_us: Sequence[int], updated_us: list[int]) -> None:
-        """Apply late commits and ties in place to one batch, in commit order.
+    def adjust(self, updated_us: list[int], last: bool = False) -> list[int]:
+        """Apply ties in place to one batch and return its commit order.
 
         Args:
-            created_us: Lower bound of each row's updated_at (its creation time, or 0).
             updated_us: The rows' updated_at in microseconds since midnight (modified).
+            last: This is the day's last batch: its last two rows get the day's maximum.
+
+        Returns:
+            Row indices in the order they are to be committed.
         """
         rng = self._rng
-        for j, created in enumerate(created_us):
-            if rng.random() < self._late and self._stream_max - created > 60 * US_PER_SECOND:
-                lag = rng.randrange(*_LATE_LAG_US)
-                updated_us[j] = max(created, self._stream_max - lag)
-            if j and rng.random() < self._ties:
+        for j in range(1, len(updated_us)):
+            if rng.random() < self._ties:
                 updated_us[j - 1] = updated_us[j] = max(updated_us[j - 1], updated_us[j])
-            self._stream_max = max(self._stream_max, updated_us[j])
-        self.day_max = max(self.day_max, self._stream_max)
-
-    def tie_last_two(self, updated_us: list[int]) -> None:
-        """Give the last two rows the day's maximum updated_at (if ties are enabled)."""
-        if self._ties <= 0 or len(updated_us) < 2:
-            return
-        top = max(self.day_max, updated_us[-1], updated_us[-2])
-        updated_us[-1] = updated_us[-2] = top
-        self.day_max = top
+        if updated_us:
+            self.day_max = max(self.day_max, *updated_us)
+        if last and self._ties > 0 and len(updated_us) >= 2:
+            updated_us[-1] = updated_us[-2] = self.day_max
+        keys = [
+            u + rng.randrange(*_LATE_LAG_US) if rng.random() < self._late else u for u in updated_us
+        ]
+        return sorted(range(len(updated_us)), key=keys.__getitem__)

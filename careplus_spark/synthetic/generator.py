@@ -185,7 +185,6 @@ def _resolve_older(spec: GenerateSpec, day: date, sink: TicketSink, clock: Updat
     """Resolve a ``resolve_fraction`` of the open tickets of earlier days, page by page."""
     prefix = ticket_prefix(day)
     rng = stream_rng(spec.seed, day, "resolve")
-    clock.start_stream()
     after, resolved = "", 0
     while page := sink.open_tickets(prefix, after, _OPEN_PAGE):
         updates = resolution_updates(rng, spec, day, [tid for tid, _ in page], clock)
@@ -195,9 +194,7 @@ def _resolve_older(spec: GenerateSpec, day: date, sink: TicketSink, clock: Updat
     return resolved
 
 
-def _write_logs(
-    spec: GenerateSpec, day: date, created: Sequence[int], logs_dir: Path
-) -> Counts:
+def _write_logs(spec: GenerateSpec, day: date, created: Sequence[int], logs_dir: Path) -> Counts:
     totals = FileStats()
     plans = plan_day_files(spec, day, logs_dir)
     for plan in plans:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from careplus_spark.synthetic.blocks import DUPLICATE, MALFORMED
 from careplus_spark.synthetic.spec import GenerateSpec, stream_rng
@@ -23,6 +23,10 @@ DELIMITER = "---\n"
 _CHUNK_BLOCKS = 512
 _BUFFER_BYTES = 1 << 20
 _GZIP_LEVEL = 1
+
+
+class _ByteSink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ def write_log_file(plan: LogFilePlan, blocks: Iterable[tuple[str, int]]) -> File
     return FileStats(stats.blocks, stats.malformed, stats.duplicates, plan.path.stat().st_size)
 
 
-def _write_blocks(out: BinaryIO, plan: LogFilePlan, blocks: Iterable[tuple[str, int]]) -> FileStats:
+def _write_blocks(
+    out: _ByteSink, plan: LogFilePlan, blocks: Iterable[tuple[str, int]]
+) -> FileStats:
     counts = [0, 0, 0]  # blocks, malformed, duplicates
     chunk: list[str] = []
     previous: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,11 +61,15 @@ class MySqlSink(SqlTicketSink):
             self._conn = _connect(host, port, user, password, database)
         except _UnknownDatabase:
             if not create_database:
-                raise SourceUnavailableError(f"MySQL database {self.where} does not exist") from None
+                raise SourceUnavailableError(
+                    f"MySQL database {self.where} does not exist"
+                ) from None
             self._conn = _create_database(host, port, user, password, database, self.where)
 
     def _ddl(self) -> list[str]:
-        return [f"CREATE TABLE IF NOT EXISTS {self.table} {_MYSQL_COLUMNS.format(table=self.table)}"]
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table} {_MYSQL_COLUMNS.format(table=self.table)}"
+        ]
 
     def _executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> int:
         with self._conn.cursor() as cursor:
@@ -83,10 +88,8 @@ class MySqlSink(SqlTicketSink):
         """Close the connection (ignoring a connection that is already gone)."""
         import pymysql
 
-        try:
+        with contextlib.suppress(pymysql.err.Error):
             self._conn.close()
-        except pymysql.err.Error:
-            pass
 
 
 class _UnknownDatabase(Exception):
@@ -114,7 +117,9 @@ def _connect(host: str, port: int, user: str, password: str, database: str | Non
             raise _UnknownDatabase() from None
         message = _scrub(str(exc.args[-1]) if exc.args else type(exc).__name__, password)
         if code in _ACCESS_DENIED:
-            raise AuthenticationError(f"MySQL at {where} rejected user {user!r}: {message}") from None
+            raise AuthenticationError(
+                f"MySQL at {where} rejected user {user!r}: {message}"
+            ) from None
         raise SourceUnavailableError(f"cannot connect to MySQL at {where}: {message}") from None
     except (pymysql.err.Error, OSError) as exc:
         message = _scrub(str(exc), password)

@@ -184,9 +184,7 @@ class SqliteSink(SqlTicketSink):
             self._conn = sqlite3.connect(str(self.path))
             self._conn.execute("SELECT 1")
         except (OSError, sqlite3.Error) as exc:
-            raise SourceUnavailableError(
-                f"cannot open SQLite database {self.path}: {exc}"
-            ) from exc
+            raise SourceUnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
 
     def _ddl(self) -> list[str]:
         return [

@@ -39,7 +39,7 @@ DIRTY_RATE_FIELDS: tuple[str, ...] = (
 )
 
 #: Every rate field: floats in [0, 1].
-RATE_FIELDS: tuple[str, ...] = DIRTY_RATE_FIELDS + ("initially_resolved", "resolve_fraction")
+RATE_FIELDS: tuple[str, ...] = (*DIRTY_RATE_FIELDS, "initially_resolved", "resolve_fraction")
 
 _INT_MINIMUMS: Mapping[str, int] = {
     "days": 1,
@@ -139,7 +139,8 @@ class GenerateSpec:
         unknown = sorted(set(rates) - set(RATE_FIELDS))
         if unknown:
             raise ValueError(f"unknown rate(s) {unknown}; known rates: {sorted(RATE_FIELDS)}")
-        return dataclasses.replace(self, **dict(rates))
+        overrides: dict[str, Any] = dict(rates)
+        return dataclasses.replace(self, **overrides)
 
     def day_date(self, day_index: int) -> date:
         """Return the calendar date of ``day_index`` (0 is ``start_date``)."""

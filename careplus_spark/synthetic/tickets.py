@@ -13,7 +13,6 @@ from careplus_spark.synthetic.clock import (
     ALTERNATE_FORMATS,
     CANONICAL_FORMAT,
     SECONDS_PER_DAY,
-    US_PER_SECOND,
     UpdatedAtClock,
     format_updated,
     write_time_us,
@@ -95,16 +94,16 @@ def new_ticket_batches(
         created: Creation seconds from :func:`created_seconds`.
         clock: The day's updated_at clock (already fed with the day's resolutions).
         batch_size: Rows per yielded batch (the last batch has at least two rows).
+
+    Yields:
+        Batches of rows in commit order (see :class:`UpdatedAtClock`).
     """
     rng = stream_rng(spec.seed, day, "tickets")
-    clock.start_stream()
     for lo, hi in _chunk_bounds(len(created), batch_size):
         drafts = [_draft_ticket(rng, spec, day, seq, created[seq]) for seq in range(lo, hi)]
         updated = [d.updated_us for d in drafts]
-        clock.adjust([c * US_PER_SECOND for c in created[lo:hi]], updated)
-        if hi == len(created):
-            clock.tie_last_two(updated)
-        yield [d.row(format_updated(day, u)) for d, u in zip(drafts, updated, strict=True)]
+        order = clock.adjust(updated, last=hi == len(created))
+        yield [drafts[j].row(format_updated(day, updated[j])) for j in order]
 
 
 def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
@@ -162,13 +161,11 @@ def resolution_updates(
     for _ in chosen:
         second = rng.randrange(SECONDS_PER_DAY)
         resolved_at = _timestamp_text(rng, spec, start + timedelta(seconds=second))
-        texts.append((resolved_at, _odd_case(rng, spec.dirty_case, rng.choice(vocab.CLOSED_STATUSES))))
+        status = _odd_case(rng, spec.dirty_case, rng.choice(vocab.CLOSED_STATUSES))
+        texts.append((resolved_at, status))
         updated.append(write_time_us(rng, second))
-    clock.adjust([0] * len(chosen), updated)
-    return [
-        (tid, resolved, status, format_updated(day, u))
-        for tid, (resolved, status), u in zip(chosen, texts, updated, strict=True)
-    ]
+    order = clock.adjust(updated)
+    return [(chosen[j], *texts[j], format_updated(day, updated[j])) for j in order]
 
 
 def _created_text(rng: random.Random, spec: GenerateSpec, value: datetime) -> str:

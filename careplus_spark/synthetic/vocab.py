@@ -151,7 +151,7 @@ DEBUG_ASCII: tuple[str, ...] = (
 )
 
 DEBUG_NON_ASCII: tuple[str, ...] = (
-    "ℹ️ Logged for monitoring",
+    "ℹ️ Logged for monitoring",  # noqa: RUF001 - the seed's own text
     "⚠️ Retry scheduled",
     "✅ Request validated",
     "🔥 Slow query detected",
@@ -192,5 +192,5 @@ EXTRA_LINES: tuple[str, ...] = (
     'Extra="unexpected field"',
     "Stacktrace=java.lang.NullPointerException at careplus.support.TicketService.load",
     "Retry=1",
-    "Note=\"multi-line message continued\"",
+    'Note="multi-line message continued"',
 )

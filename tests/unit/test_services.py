@@ -8,13 +8,13 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-import tests.services as services
+from tests import services
 from tests.services import (
     MariaDbServer,
     S3Server,
@@ -24,6 +24,9 @@ from tests.services import (
     find_free_port,
     wait_for_port,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 pytestmark = pytest.mark.integration
 
@@ -36,33 +39,33 @@ ER_ACCESS_DENIED = 1045
 
 
 @pytest.fixture(scope="module")
-def mariadb() -> Iterator[MariaDbServer]:
+def db_server() -> Iterator[MariaDbServer]:
     """A MariaDB server shared by this module."""
     with MariaDbServer.start_or_reuse() as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
+def s3_server() -> Iterator[S3Server]:
     """An S3 endpoint shared by this module."""
     with S3Server.start_or_reuse() as server:
         yield server
 
 
 @pytest.fixture()
-def database(mariadb: MariaDbServer) -> Iterator[TestDatabase]:
+def database(db_server: MariaDbServer) -> Iterator[TestDatabase]:
     """A fresh database with its limited user, dropped afterwards."""
-    db = mariadb.create_database("svc_test")
+    db = db_server.create_database("svc_test")
     yield db
-    mariadb.drop_database(db)
+    db_server.drop_database(db)
 
 
 @pytest.fixture()
-def bucket(s3: S3Server) -> Iterator[str]:
+def bucket(s3_server: S3Server) -> Iterator[str]:
     """A fresh bucket, deleted (with its content) afterwards."""
-    name = s3.create_bucket("svc-test")
+    name = s3_server.create_bucket("svc-test")
     yield name
-    s3.delete_bucket(name)
+    s3_server.delete_bucket(name)
 
 
 def _mysql_error_code(error: pymysql.MySQLError) -> int:
@@ -92,13 +95,13 @@ def test_wait_for_port_returns_when_listening() -> None:
 # ------------------------------------------------------------------ MariaDB --
 
 
-def test_mariadb_server_settings(mariadb: MariaDbServer) -> None:
-    with mariadb.connect() as connection, connection.cursor() as cursor:
+def test_mariadb_server_settings(db_server: MariaDbServer) -> None:
+    with db_server.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT @@character_set_server, @@collation_server, @@sql_mode")
         charset, collation, sql_mode = cursor.fetchone()
-    assert mariadb.port > 0
-    if not mariadb.reused:
-        assert mariadb.host == "127.0.0.1"
+    assert db_server.port > 0
+    if not db_server.reused:
+        assert db_server.host == "127.0.0.1"
         assert (charset, collation) == ("utf8mb4", "utf8mb4_unicode_ci")
         assert "NO_ZERO_DATE" not in sql_mode
         assert "NO_ZERO_IN_DATE" not in sql_mode
@@ -115,8 +118,8 @@ def test_database_roundtrip_with_emoji(database: TestDatabase) -> None:
         assert cursor.fetchone() == (text, len(text))
 
 
-def test_zero_dates_are_accepted(mariadb: MariaDbServer, database: TestDatabase) -> None:
-    if mariadb.reused:
+def test_zero_dates_are_accepted(db_server: MariaDbServer, database: TestDatabase) -> None:
+    if db_server.reused:
         pytest.skip("sql_mode of a reused server is not ours")
     with database.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE TABLE legacy (d DATE, ts DATETIME)")
@@ -125,8 +128,8 @@ def test_zero_dates_are_accepted(mariadb: MariaDbServer, database: TestDatabase)
         assert cursor.fetchone() == ("0000-00-00", "0000-00-00 00:00:00")
 
 
-def test_limited_user_cannot_see_other_database(mariadb: MariaDbServer, database: TestDatabase) -> None:
-    other = mariadb.create_database("svc_other")
+def test_limited_user_cannot_see_other_database(db_server: MariaDbServer, database: TestDatabase) -> None:
+    other = db_server.create_database("svc_other")
     try:
         with database.connect() as connection, connection.cursor() as cursor:
             cursor.execute("SHOW DATABASES")
@@ -137,7 +140,7 @@ def test_limited_user_cannot_see_other_database(mariadb: MariaDbServer, database
                 cursor.execute(f"USE `{other.database}`")
             assert _mysql_error_code(raised.value) == ER_DBACCESS_DENIED
     finally:
-        mariadb.drop_database(other)
+        db_server.drop_database(other)
 
 
 def test_wrong_password_is_rejected(database: TestDatabase) -> None:
@@ -146,19 +149,19 @@ def test_wrong_password_is_rejected(database: TestDatabase) -> None:
     assert _mysql_error_code(raised.value) == ER_ACCESS_DENIED
 
 
-def test_root_cannot_log_in_over_tcp_without_password(mariadb: MariaDbServer) -> None:
-    if mariadb.reused:
+def test_root_cannot_log_in_over_tcp_without_password(db_server: MariaDbServer) -> None:
+    if db_server.reused:
         pytest.skip("accounts of a reused server are not ours")
     with pytest.raises(pymysql.err.OperationalError) as raised:
-        pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", password="", connect_timeout=5)
+        pymysql.connect(host="127.0.0.1", port=db_server.port, user="root", password="", connect_timeout=5)
     assert _mysql_error_code(raised.value) == ER_ACCESS_DENIED
 
 
-def test_drop_database_removes_database_and_user(mariadb: MariaDbServer) -> None:
-    db = mariadb.create_database("svc_drop")
+def test_drop_database_removes_database_and_user(db_server: MariaDbServer) -> None:
+    db = db_server.create_database("svc_drop")
     db.connect().close()
-    mariadb.drop_database(db)
-    with mariadb.connect() as connection, connection.cursor() as cursor:
+    db_server.drop_database(db)
+    with db_server.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SHOW DATABASES LIKE %s", (db.database,))
         assert cursor.fetchall() == ()
     with pytest.raises(pymysql.err.OperationalError) as raised:
@@ -166,13 +169,13 @@ def test_drop_database_removes_database_and_user(mariadb: MariaDbServer) -> None
     assert _mysql_error_code(raised.value) == ER_ACCESS_DENIED
 
 
-def test_create_database_sanitizes_prefix(mariadb: MariaDbServer) -> None:
-    db = mariadb.create_database("Test Name[param-1]")
+def test_create_database_sanitizes_prefix(db_server: MariaDbServer) -> None:
+    db = db_server.create_database("Test Name[param-1]")
     try:
         assert db.database.startswith("test_name_param_1_")
         assert len(db.user) <= 32
     finally:
-        mariadb.drop_database(db)
+        db_server.drop_database(db)
 
 
 def test_private_mariadb_stop_cleans_up() -> None:
@@ -191,14 +194,14 @@ def test_private_mariadb_stop_cleans_up() -> None:
 # ----------------------------------------------------------------------- S3 --
 
 
-def test_s3_endpoint_is_loopback(s3: S3Server) -> None:
-    if not s3.reused:
-        assert s3.endpoint.startswith("http://127.0.0.1:")
-    assert s3.region == "us-east-1"
+def test_s3_endpoint_is_loopback(s3_server: S3Server) -> None:
+    if not s3_server.reused:
+        assert s3_server.endpoint.startswith("http://127.0.0.1:")
+    assert s3_server.region == "us-east-1"
 
 
-def test_object_put_get_list_delete(s3: S3Server, bucket: str) -> None:
-    client = s3.client()
+def test_object_put_get_list_delete(s3_server: S3Server, bucket: str) -> None:
+    client = s3_server.client()
     client.put_object(Bucket=bucket, Key="raw/2024/a.json", Body=b'{"a": 1}', ContentType="application/json")
     client.put_object(Bucket=bucket, Key="raw/2024/b.json", Body=b'{"b": 2}')
     client.put_object(Bucket=bucket, Key="raw/_delta_log/", Body=b"")  # s3a directory marker
@@ -218,12 +221,12 @@ def test_object_put_get_list_delete(s3: S3Server, bucket: str) -> None:
     assert raised.value.response["Error"]["Code"] in {"404", "NoSuchKey"}
 
 
-def test_multipart_upload_of_12_mib(s3: S3Server, bucket: str) -> None:
-    client = s3.client()
+def test_multipart_upload_of_12_mib(s3_server: S3Server, bucket: str) -> None:
+    client = s3_server.client()
     data = os.urandom(12 * MIB)
     parts_data = [data[0 : 5 * MIB], data[5 * MIB : 10 * MIB], data[10 * MIB :]]
     upload = client.create_multipart_upload(Bucket=bucket, Key="big/part.bin")
-    parts: list[dict[str, Any]] = []
+    parts: list[CompletedPartTypeDef] = []
     for number, chunk in enumerate(parts_data, start=1):
         response = client.upload_part(
             Bucket=bucket, Key="big/part.bin", UploadId=upload["UploadId"], PartNumber=number, Body=chunk
@@ -241,8 +244,8 @@ def test_multipart_upload_of_12_mib(s3: S3Server, bucket: str) -> None:
     assert ranged["Body"].read() == data[5242870:5242890]
 
 
-def test_copy_object_then_delete_source_like_s3a_rename(s3: S3Server, bucket: str) -> None:
-    client = s3.client()
+def test_copy_object_then_delete_source_like_s3a_rename(s3_server: S3Server, bucket: str) -> None:
+    client = s3_server.client()
     client.put_object(Bucket=bucket, Key="tmp/_temporary/part-0000.parquet", Body=b"PAR1data")
     client.copy_object(
         Bucket=bucket,
@@ -255,23 +258,23 @@ def test_copy_object_then_delete_source_like_s3a_rename(s3: S3Server, bucket: st
     assert remaining.get("KeyCount", 0) == 0
 
 
-def test_delete_bucket_removes_content_and_uploads(s3: S3Server) -> None:
-    client = s3.client()
-    name = s3.create_bucket("Svc Delete_Test")
+def test_delete_bucket_removes_content_and_uploads(s3_server: S3Server) -> None:
+    client = s3_server.client()
+    name = s3_server.create_bucket("Svc Delete_Test")
     assert name.startswith("svc-delete-test-")
     assert name == name.lower() and 3 <= len(name) <= 63
     for index in range(5):
         client.put_object(Bucket=name, Key=f"a/b/{index}.txt", Body=b"x")
     client.create_multipart_upload(Bucket=name, Key="pending.bin")
-    s3.delete_bucket(name)
+    s3_server.delete_bucket(name)
     with pytest.raises(ClientError) as raised:
         client.head_bucket(Bucket=name)
     assert raised.value.response["Error"]["Code"] in {"404", "NoSuchBucket"}
-    s3.delete_bucket(name)  # deleting a missing bucket is a no-op
+    s3_server.delete_bucket(name)  # deleting a missing bucket is a no-op
 
 
-def test_wrong_secret_is_rejected(s3: S3Server) -> None:
-    bad = S3Server(s3.endpoint, s3.access_key, "wrong-secret", s3.region)
+def test_wrong_secret_is_rejected(s3_server: S3Server) -> None:
+    bad = S3Server(s3_server.endpoint, s3_server.access_key, "wrong-secret", s3_server.region)
     with pytest.raises(ClientError) as raised:
         bad.client().list_buckets()
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
@@ -299,38 +302,38 @@ def test_service_error_is_a_runtime_error() -> None:
 # -------------------------------------------------------- reuse and failures --
 
 
-def test_mariadb_reuse_from_environment(mariadb: MariaDbServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(services.ENV_MYSQL_HOST, mariadb.host)
-    monkeypatch.setenv(services.ENV_MYSQL_PORT, str(mariadb.port))
-    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_USER, mariadb.admin_user)
-    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_PASSWORD, mariadb.admin_password)
+def test_mariadb_reuse_from_environment(db_server: MariaDbServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(services.ENV_MYSQL_HOST, db_server.host)
+    monkeypatch.setenv(services.ENV_MYSQL_PORT, str(db_server.port))
+    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_USER, db_server.admin_user)
+    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_PASSWORD, db_server.admin_password)
     with MariaDbServer.start_or_reuse() as reused:
         assert reused.reused and reused.workdir is None
         db = reused.create_database("svc_reuse")
         reused.drop_database(db)
-    with mariadb.connect() as connection:  # the reused server is still running
+    with db_server.connect() as connection:  # the reused server is still running
         connection.ping()
 
 
 def test_mariadb_reuse_with_bad_password_fails_clearly(
-    mariadb: MariaDbServer, monkeypatch: pytest.MonkeyPatch
+    db_server: MariaDbServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(services.ENV_MYSQL_HOST, mariadb.host)
-    monkeypatch.setenv(services.ENV_MYSQL_PORT, str(mariadb.port))
-    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_USER, mariadb.admin_user)
+    monkeypatch.setenv(services.ENV_MYSQL_HOST, db_server.host)
+    monkeypatch.setenv(services.ENV_MYSQL_PORT, str(db_server.port))
+    monkeypatch.setenv(services.ENV_MYSQL_ADMIN_USER, db_server.admin_user)
     monkeypatch.setenv(services.ENV_MYSQL_ADMIN_PASSWORD, "wrong")
     with pytest.raises(ServiceError, match="cannot log in"):
         MariaDbServer.start_or_reuse()
 
 
-def test_s3_reuse_from_environment(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(services.ENV_S3_ENDPOINT, s3.endpoint)
-    monkeypatch.setenv(services.ENV_S3_ACCESS_KEY, s3.access_key)
-    monkeypatch.setenv(services.ENV_S3_SECRET_KEY, s3.secret_key)
+def test_s3_reuse_from_environment(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(services.ENV_S3_ENDPOINT, s3_server.endpoint)
+    monkeypatch.setenv(services.ENV_S3_ACCESS_KEY, s3_server.access_key)
+    monkeypatch.setenv(services.ENV_S3_SECRET_KEY, s3_server.secret_key)
     with S3Server.start_or_reuse() as reused:
         assert reused.reused and reused.workdir is None
         reused.delete_bucket(reused.create_bucket("svc-reuse"))
-    s3.client().list_buckets()  # the reused endpoint is still running
+    s3_server.client().list_buckets()  # the reused endpoint is still running
 
 
 def _first_port_taken(monkeypatch: pytest.MonkeyPatch, listener: socket.socket) -> None:
