@@ -115,9 +115,11 @@ def parse_block(text: str) -> tuple[tuple[str, ...] | None, str | None]:
         return None, f"extra_line: expected 6 lines, found {count}"
     parsers = (_header, _metrics, _quoted("UserAgent"), _quoted("Message"), _quoted("Debug"), _trace)
     if count < 6:
-        if all(not isinstance(parsers[k](lines[k]), str) for k in range(count - 1)) and isinstance(
-            parsers[count - 1](lines[count - 1]), str
-        ):
+        # cut short: the lines but the last are the expected ones, and the last one is no
+        # complete line of any kind that may come at its place
+        head_ok = all(not isinstance(parsers[k](lines[k]), str) for k in range(count - 1))
+        last_cut = all(isinstance(parsers[k](lines[-1]), str) for k in range(count - 1, 6))
+        if head_ok and last_cut:
             return None, f"truncated: block ends inside line {count}"
         return None, f"missing_line: expected 6 lines, found {count}"
     values: list[str] = []

@@ -13,7 +13,8 @@ Both are context managers; ``start_or_reuse()`` returns a ready instance and
 ``stop()`` (idempotent) shuts down whatever was started and deletes its
 temporary directory. Reused servers are never stopped.
 
-Environment variables (reuse mode)::
+Environment variables (reuse mode: setting ``CAREPLUS_TEST_MYSQL_HOST`` or
+``CAREPLUS_TEST_S3_ENDPOINT`` switches reuse on for that server)::
 
     CAREPLUS_TEST_MYSQL_HOST            host of a running MySQL/MariaDB server
     CAREPLUS_TEST_MYSQL_PORT            its port (default 3306)

@@ -7,11 +7,11 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from careplus_spark.synthetic import vocab
 from careplus_spark.synthetic.clock import (
     ALTERNATE_FORMATS,
-    CANONICAL_FORMAT,
     SECONDS_PER_DAY,
     UpdatedAtClock,
     format_updated,
@@ -39,6 +39,7 @@ TicketRow = tuple[str, str, str, str | None, str, str, str, str, str, str, str]
 #: One resolution: (ticket_id, resolved_at, status, updated_at).
 TicketUpdate = tuple[str, str, str, str]
 
+T = TypeVar("T")
 BATCH_SIZE = 5_000
 _RESOLUTION_BUCKETS: tuple[tuple[int, int], ...] = (
     (60, 3_599),  # under 1 hour
@@ -64,7 +65,8 @@ def created_seconds(spec: GenerateSpec, day: date) -> array[int]:
     Ids increase with creation time, as they would at a real source.
     """
     rng = stream_rng(spec.seed, day, "created")
-    return array("l", sorted(rng.randrange(SECONDS_PER_DAY) for _ in range(spec.tickets_per_day)))
+    rand = rng.random
+    return array("l", sorted(int(rand() * SECONDS_PER_DAY) for _ in range(spec.tickets_per_day)))
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,8 @@ def _draft_ticket(
     resolved_at: str | None = None
     base_s = created_s
     if rng.random() < spec.initially_resolved:
-        low, high = _RESOLUTION_BUCKETS[rng.randrange(len(_RESOLUTION_BUCKETS))]
-        duration = rng.randint(low, high)
+        low, high = _pick(rng, _RESOLUTION_BUCKETS)
+        duration = low + int(rng.random() * (high - low + 1))
         resolved_at = _timestamp_text(rng, spec, created_dt + timedelta(seconds=duration))
         if created_s + duration < SECONDS_PER_DAY:
             base_s = created_s + duration
@@ -132,12 +134,12 @@ def _draft_ticket(
         ticket_id(day, seq),
         _created_text(rng, spec, created_dt),
         resolved_at,
-        _trailing(rng, spec, rng.choice(vocab.AGENTS)),
+        _trailing(rng, spec, _pick(rng, vocab.AGENTS)),
         _priority(rng, spec),
         _interactions(rng, spec),
-        _trailing(rng, spec, rng.choice(vocab.ISSUE_CATEGORIES)),
-        _odd_case(rng, spec.dirty_case, rng.choice(vocab.CHANNELS)),
-        _odd_case(rng, spec.dirty_case, rng.choice(statuses)),
+        _trailing(rng, spec, _pick(rng, vocab.ISSUE_CATEGORIES)),
+        _odd_case(rng, spec.dirty_case, _pick(rng, vocab.CHANNELS)),
+        _odd_case(rng, spec.dirty_case, _pick(rng, statuses)),
         _feedback(rng, spec),
     )
     return _Draft(fields, write_time_us(rng, base_s))
@@ -159,18 +161,23 @@ def resolution_updates(
     texts: list[tuple[str, str]] = []
     updated: list[int] = []
     for _ in chosen:
-        second = rng.randrange(SECONDS_PER_DAY)
+        second = int(rng.random() * SECONDS_PER_DAY)
         resolved_at = _timestamp_text(rng, spec, start + timedelta(seconds=second))
-        status = _odd_case(rng, spec.dirty_case, rng.choice(vocab.CLOSED_STATUSES))
+        status = _odd_case(rng, spec.dirty_case, _pick(rng, vocab.CLOSED_STATUSES))
         texts.append((resolved_at, status))
         updated.append(write_time_us(rng, second))
     order = clock.adjust(updated)
     return [(chosen[j], *texts[j], format_updated(day, updated[j])) for j in order]
 
 
+def _pick(rng: random.Random, values: Sequence[T]) -> T:
+    """Return a random element (cheaper than ``rng.choice``)."""
+    return values[int(rng.random() * len(values))]
+
+
 def _created_text(rng: random.Random, spec: GenerateSpec, value: datetime) -> str:
     if rng.random() < spec.unparseable_created_at:
-        return rng.choice(vocab.UNPARSEABLE_DATES)
+        return _pick(rng, vocab.UNPARSEABLE_DATES)
     return _timestamp_text(rng, spec, value)
 
 
@@ -178,19 +185,19 @@ def _timestamp_text(rng: random.Random, spec: GenerateSpec, value: datetime) -> 
     if rng.random() < spec.zero_date:
         return vocab.ZERO_DATE
     if rng.random() < spec.mixed_timestamp_formats:
-        return value.strftime(rng.choice(ALTERNATE_FORMATS))
-    return value.strftime(CANONICAL_FORMAT)
+        return value.strftime(_pick(rng, ALTERNATE_FORMATS))
+    return value.isoformat(" ")  # == strftime(CANONICAL_FORMAT): no microseconds here
 
 
 def _odd_case(rng: random.Random, rate: float, value: str) -> str:
     if rng.random() >= rate:
         return value
     variants = (value.lower(), value.upper(), f" {value}", f"{value} ", f"  {value.lower()}  ")
-    return rng.choice(variants)
+    return _pick(rng, variants)
 
 
 def _priority(rng: random.Random, spec: GenerateSpec) -> str:
-    value = rng.choice(vocab.PRIORITIES)
+    value = _pick(rng, vocab.PRIORITIES)
     if rng.random() < spec.dirty_priority:
         value = vocab.MISSPELT_PRIORITY[value]
     return _odd_case(rng, spec.dirty_case, value)
@@ -198,8 +205,8 @@ def _priority(rng: random.Random, spec: GenerateSpec) -> str:
 
 def _interactions(rng: random.Random, spec: GenerateSpec) -> str:
     if rng.random() < spec.invalid_interactions:
-        return rng.choice(vocab.INVALID_INTERACTIONS)
-    return str(rng.randint(1, 15))
+        return _pick(rng, vocab.INVALID_INTERACTIONS)
+    return str(1 + int(rng.random() * 15))
 
 
 def _trailing(rng: random.Random, spec: GenerateSpec, value: str) -> str:
@@ -210,7 +217,7 @@ def _trailing(rng: random.Random, spec: GenerateSpec, value: str) -> str:
 
 def _feedback(rng: random.Random, spec: GenerateSpec) -> str:
     if rng.random() < spec.non_ascii:
-        value = rng.choice(vocab.FEEDBACK_NON_ASCII)
+        value = _pick(rng, vocab.FEEDBACK_NON_ASCII)
     else:
-        value = rng.choice(vocab.FEEDBACK_ASCII)
+        value = _pick(rng, vocab.FEEDBACK_ASCII)
     return _trailing(rng, spec, value)

@@ -125,6 +125,14 @@ def is_event(block: list[str]) -> bool:
     )
 
 
+def groups(index: int, line: str) -> tuple[str, ...]:
+    """The groups of LINE_PATTERNS[index] in ``line`` (fails the test if it does not match)."""
+    match = LINE_PATTERNS[index].match(line)
+    if match is None:
+        raise AssertionError(f"{line!r} does not match line pattern {index}")
+    return match.groups()
+
+
 def all_blocks(root: Path) -> list[list[str]]:
     return [b for path in log_files(root) for b in parse_blocks(read_text(path))]
 
@@ -231,7 +239,11 @@ def test_next_day_resolves_deletes_and_moves_updated_at(tmp_path: Path) -> None:
 def test_a_next_day_run_equals_a_longer_run(tmp_path: Path) -> None:
     run(GenerateSpec(days=4, tickets_per_day=25), tmp_path / "long")
     run(GenerateSpec(days=3, tickets_per_day=25), tmp_path / "split")
-    run(GenerateSpec(days=1, tickets_per_day=25), tmp_path / "split", first_day=3)
+    messages: list[str] = []
+    with SqliteSink(tmp_path / "split" / "tickets.db") as sink:
+        spec = GenerateSpec(days=1, tickets_per_day=25)
+        generate(spec, sink, tmp_path / "split" / "logs", first_day=3, progress=messages.append)
+    assert len(messages) == 1 and messages[0].startswith("2025-07-04: tickets +25 ")
     assert rows(tmp_path / "long" / "tickets.db") == rows(tmp_path / "split" / "tickets.db")
     assert tree_bytes(tmp_path / "long" / "logs") == tree_bytes(tmp_path / "split" / "logs")
 
@@ -314,13 +326,13 @@ def test_every_log_dirty_trait_appears(dirty: tuple[Path, GenerateStats]) -> Non
     files = log_files(root)
     texts = {p: read_text(p) for p in files if p.stat().st_size}
     events = [b for b in all_blocks(root) if is_event(b)]
-    heads = [LINE_PATTERNS[0].match(b[0]) for b in events]
-    assert {"INF0", "DEBG", "EROR", "warnING"} <= {h.group(2) for h in heads if h}
-    assert any(LINE_PATTERNS[1].match(b[1]).group(2).startswith("-") for b in events)
+    heads = [groups(0, b[0]) for b in events]
+    assert {"INF0", "DEBG", "EROR", "warnING"} <= {h[1] for h in heads}
+    assert any(groups(1, b[1])[1].startswith("-") for b in events)
     assert {"TraceID=None"} < {b[5] for b in events}
     assert any(not b[3].isascii() for b in events) and any(not b[4].isascii() for b in events)
     known = {f"TCK070{d}{i:03d}" for d in (1, 2) for i in range(DIRTY.tickets_per_day)}
-    assert any(h.group(4) not in known for h in heads if h)
+    assert any(h[3] not in known for h in heads)
     assert any(p.name.endswith(".log.gz") for p in files) and any(
         p.name.endswith(".log") for p in files
     )
@@ -403,9 +415,9 @@ def test_zero_rates_give_perfectly_clean_output(tmp_path: Path) -> None:
         assert all(is_event(b) for b in blocks)
         assert len({tuple(b) for b in blocks}) == len(blocks)
         for b in blocks:
-            head, metrics = LINE_PATTERNS[0].match(b[0]), LINE_PATTERNS[1].match(b[1])
-            assert head.group(2) in {"INFO", "DEBUG", "WARNING", "ERROR"}
-            assert head.group(4) in known and int(metrics.group(2)) >= 0 and b[5] != "TraceID=None"
+            head, metrics = groups(0, b[0]), groups(1, b[1])
+            assert head[1] in {"INFO", "DEBUG", "WARNING", "ERROR"}
+            assert head[3] in known and int(metrics[1]) >= 0 and b[5] != "TraceID=None"
     for r in rows(tmp_path / "tickets.db"):
         assert all(v is None or (v.isascii() and v == v.strip()) for v in r), r
         assert CANONICAL_TS.match(r[1]) and (r[3] is None or CANONICAL_TS.match(r[3]))
@@ -416,9 +428,9 @@ def test_zero_rates_give_perfectly_clean_output(tmp_path: Path) -> None:
 
 def test_log_values_span_every_bucket(tmp_path: Path) -> None:
     generate(GenerateSpec.clean(days=1, tickets_per_day=200), None, tmp_path)
-    metrics = [LINE_PATTERNS[1].match(b[1]) for b in all_blocks(tmp_path)]
-    response = [int(m.group(2)) for m in metrics]
-    cpu = [float(m.group(3)) for m in metrics]
+    metrics = [groups(1, b[1]) for b in all_blocks(tmp_path)]
+    response = [int(m[1]) for m in metrics]
+    cpu = [float(m[2]) for m in metrics]
     assert min(response) >= 20 and max(response) <= 5000
     assert all(
         any(lo <= v < hi for v in response) for lo, hi in ((0, 500), (500, 1000), (1000, 9999))
@@ -467,7 +479,7 @@ def test_log_writing_is_streaming(tmp_path: Path) -> None:
 )
 def test_spec_validation_names_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
-        GenerateSpec(**{field: value}).validate()
+        GenerateSpec(**{field: value}).validate()  # type: ignore[arg-type]
 
 
 def test_spec_rejects_a_period_across_years_and_unknown_rates(tmp_path: Path) -> None:
@@ -535,11 +547,11 @@ def test_mysql_sink_round_trip() -> None:
     try:
         with conn.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*), MAX(updated_at), COUNT(resolved_at) FROM {table}")
-            count, newest, resolved = cursor.fetchone()
+            count, newest, resolved = cursor.fetchall()[0]
             cursor.execute(f"SELECT agent_feedback FROM {table}")
             feedback = [r[0] for r in cursor.fetchall()]
             cursor.execute(f"SHOW CREATE TABLE {table}")
-            ddl = cursor.fetchone()[1]
+            ddl = cursor.fetchall()[0][1]
             cursor.execute(f"DROP TABLE {table}")
     finally:
         conn.close()

@@ -22,8 +22,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code garbage}: no line starts like any of the six line kinds;</li>
  *   <li>{@code extra_line: expected 6 lines, found N} for more than six lines;</li>
  *   <li>fewer than six lines: {@code truncated: block ends inside line N} when the lines
- *       before the last are well-formed and the last one is cut, else
- *       {@code missing_line: expected 6 lines, found N};</li>
+ *       before the last are the expected ones and the last is no complete line of the kinds
+ *       that may come there (it was cut), else {@code missing_line: expected 6 lines, found N};</li>
  *   <li>{@code bad_header: timestamp|level|TicketID|SessionID} for line 1;</li>
  *   <li>{@code bad_field: IP|ResponseTime|CPU|EventType|Error|UserAgent|Message|Debug|TraceID}.</li>
  * </ol>
@@ -129,23 +129,35 @@ public final class BlockParser {
             return "extra_line: expected 6 lines, found " + lines;
         }
         if (lines < LINES) {
-            for (int k = 0; k < lines - 1; k++) {
-                if (parseLine(k, b) != null) {
-                    return "missing_line: expected 6 lines, found " + lines;
-                }
-            }
-            if (parseLine(lines - 1, b) != null) {
-                return "truncated: block ends inside line " + lines;
-            }
-            return "missing_line: expected 6 lines, found " + lines;
+            return truncated(b, lines) ? "truncated: block ends inside line " + lines
+                    : "missing_line: expected 6 lines, found " + lines;
         }
         for (int k = 0; k < LINES; k++) {
-            String reason = parseLine(k, b);
+            String reason = parseLine(k, b, lineStart[k], lineEnd[k]);
             if (reason != null) {
                 return reason;
             }
         }
         return null;
+    }
+
+    /**
+     * A short block is cut (rather than missing a line) when its lines but the last are the
+     * expected ones and the last is no complete line of any kind that may come there.
+     */
+    private boolean truncated(byte[] b, int lines) {
+        for (int k = 0; k < lines - 1; k++) {
+            if (parseLine(k, b, lineStart[k], lineEnd[k]) != null) {
+                return false;
+            }
+        }
+        int last = lines - 1;
+        for (int k = last; k < LINES; k++) {
+            if (parseLine(k, b, lineStart[last], lineEnd[last]) == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether a line starts like one of the six line kinds (a timestamp or a known key). */
@@ -163,9 +175,7 @@ public final class BlockParser {
         return false;
     }
 
-    private String parseLine(int k, byte[] b) {
-        int s = lineStart[k];
-        int e = lineEnd[k];
+    private String parseLine(int k, byte[] b, int s, int e) {
         switch (k) {
             case 0:
                 return parseHeader(b, s, e);
