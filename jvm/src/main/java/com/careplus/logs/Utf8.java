@@ -1,14 +1,13 @@
 package com.careplus.logs;
 
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-
-/** UTF-8 validation (fast for ASCII) and repair of invalid input with U+FFFD. */
+/**
+ * UTF-8 validation (fast for ASCII) and repair of invalid input: each maximal subpart of an
+ * ill-formed sequence becomes one U+FFFD, as the Unicode standard recommends (and as
+ * Python's {@code bytes.decode("utf-8", "replace")} does).
+ */
 final class Utf8 {
+    private static final byte[] REPLACEMENT = {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD};
+
     private Utf8() {
     }
 
@@ -16,56 +15,78 @@ final class Utf8 {
     static boolean isValid(byte[] b, int from, int to) {
         int i = from;
         while (i < to) {
-            int c = b[i];
-            if (c >= 0) {
+            if (b[i] >= 0) {
                 i++;
                 continue;
             }
-            c &= 0xFF;
-            if (c >= 0xC2 && c <= 0xDF) {
-                if (i + 1 >= to || !cont(b[i + 1])) {
-                    return false;
-                }
-                i += 2;
-            } else if (c >= 0xE0 && c <= 0xEF) {
-                if (i + 2 >= to || !cont(b[i + 1]) || !cont(b[i + 2])) {
-                    return false;
-                }
-                int c1 = b[i + 1] & 0xFF;
-                if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F)) {
-                    return false;
-                }
-                i += 3;
-            } else if (c >= 0xF0 && c <= 0xF4) {
-                if (i + 3 >= to || !cont(b[i + 1]) || !cont(b[i + 2]) || !cont(b[i + 3])) {
-                    return false;
-                }
-                int c1 = b[i + 1] & 0xFF;
-                if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) {
-                    return false;
-                }
-                i += 4;
-            } else {
+            int n = sequence(b, i, to);
+            if (n <= 0) {
                 return false;
             }
+            i += n;
         }
         return true;
     }
 
-    private static boolean cont(byte c) {
-        return (c & 0xC0) == 0x80;
+    /** The bytes with every ill-formed subpart replaced by U+FFFD (EF BF BD). */
+    static byte[] repair(byte[] b, int from, int to) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(to - from + 16);
+        int i = from;
+        while (i < to) {
+            if (b[i] >= 0) {
+                out.write(b[i]);
+                i++;
+                continue;
+            }
+            int n = sequence(b, i, to);
+            if (n > 0) {
+                out.write(b, i, n);
+                i += n;
+            } else {
+                out.write(REPLACEMENT, 0, REPLACEMENT.length);
+                i += -n;
+            }
+        }
+        return out.toByteArray();
     }
 
-    /** The bytes decoded with U+FFFD for every malformed sequence, encoded again as UTF-8. */
-    static byte[] repair(byte[] b, int from, int to) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPLACE)
-                .onUnmappableCharacter(CodingErrorAction.REPLACE);
-        try {
-            CharBuffer chars = decoder.decode(ByteBuffer.wrap(b, from, to - from));
-            return chars.toString().getBytes(StandardCharsets.UTF_8);
-        } catch (CharacterCodingException e) {
-            throw new IllegalStateException("decoder with REPLACE cannot fail", e);
+    /**
+     * Length of the well-formed sequence starting with the non-ASCII byte at {@code i}, or
+     * minus the length of its maximal ill-formed subpart (at least 1).
+     */
+    private static int sequence(byte[] b, int i, int to) {
+        int c = b[i] & 0xFF;
+        int need;
+        int lo = 0x80;
+        int hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            if (c == 0xE0) {
+                lo = 0xA0;
+            } else if (c == 0xED) {
+                hi = 0x9F;
+            }
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            if (c == 0xF0) {
+                lo = 0x90;
+            } else if (c == 0xF4) {
+                hi = 0x8F;
+            }
+        } else {
+            return -1;
         }
+        for (int k = 1; k <= need; k++) {
+            if (i + k >= to) {
+                return -k;
+            }
+            int d = b[i + k] & 0xFF;
+            if (k == 1 ? d < lo || d > hi : (d & 0xC0) != 0x80) {
+                return -k;
+            }
+        }
+        return need + 1;
     }
 }
