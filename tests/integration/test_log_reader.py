@@ -393,6 +393,24 @@ def test_invalid_utf8_becomes_replacement_characters(spark: Any, tmp_path: Path)
     assert_same_rows(rows, reference_rows(spark, [path]))
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_bytes_match_the_reference(spark: Any, tmp_path: Path, seed: int) -> None:
+    """Fuzz: good blocks and random bytes rich in newlines, dashes, blanks and non-UTF-8."""
+    rng = random.Random(seed)
+    alphabet = b"\n\n\n---- \t\rab=|\"[]0123456789" + bytes(range(0x80, 0x100, 7)) + b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98"
+    parts = []
+    for index in range(3_000):
+        if rng.random() < 0.5:
+            parts.append(block_text(rng, index).encode() + b"---\n")
+        else:
+            parts.append(bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 300))))
+    path = tmp_path / "fuzz.log"
+    path.write_bytes(b"".join(parts))
+    expected = reference_rows(spark, [path], max_block_bytes=2_000)
+    assert sum(1 for r in expected if r[-1] is None) > 500
+    assert_same_rows(reader_rows(spark, [path], max_split_bytes=4_099, max_block_bytes=2_000), expected)
+
+
 # ------------------------------------------------------------------------------ gzip --
 
 

@@ -526,15 +526,13 @@ def test_unreachable_sources_raise_source_unavailable_without_password(tmp_path:
         sink_for_url(f"jdbc:sqlite:{blocker}/t.db", "", "")
 
 
-@pytest.mark.skipif(
-    not os.environ.get("CAREPLUS_TEST_MYSQL_URL"), reason="CAREPLUS_TEST_MYSQL_URL not set"
-)
-def test_mysql_sink_round_trip() -> None:
+@pytest.mark.integration
+def test_mysql_sink_round_trip(mysql_db: object) -> None:
     import pymysql
 
-    url = os.environ["CAREPLUS_TEST_MYSQL_URL"]
-    user = os.environ.get("CAREPLUS_TEST_MYSQL_USER", "root")
-    password = os.environ.get("CAREPLUS_TEST_MYSQL_PASSWORD", "")
+    url = mysql_db.jdbc_url  # type: ignore[attr-defined]
+    user = mysql_db.user  # type: ignore[attr-defined]
+    password = mysql_db.password  # type: ignore[attr-defined]
     table = "support_tickets_synthetic_test"
     spec = GenerateSpec(days=2, tickets_per_day=30, non_ascii=0.5, delete_per_day=2)
     with sink_for_url(url, user, password, table) as sink:
