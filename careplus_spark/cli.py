@@ -8,6 +8,7 @@ Anticipated failures print one paragraph to stderr and exit with the error's cod
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run pipeline jobs (default: the whole pipeline)", _cmd_run)
     run.add_argument("jobs", nargs="*", help="job names, e.g. ingest_tickets ingest_logs (default: all)")
+    run.add_argument("--reprocess", action="append", default=[], metavar="PATH", help="re-read these log files/prefixes")
+    run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
 
     demo = command("demo", "generate data and run the whole pipeline on the embedded default", _cmd_demo)
     demo.add_argument("--fresh", action="store_true", help="delete the local lakehouse and data first")
@@ -62,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("status", "tables, versions and row counts", _cmd_status)
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,7 +160,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     resolve(args.jobs)  # unknown job names fail before Spark starts
     spark = _session(cfg, "run")
-    ctx = RunContext(cfg)
+    ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since)
     _say(f"run {ctx.run_id} ({cfg.env})")
     run_steps(spark, ctx, args.jobs, progress=_say)
     return 0

@@ -23,6 +23,10 @@ class RunContext:
 
     cfg: AppConfig
     run_id: str = field(default_factory=new_run_id)
+    #: log files (paths or prefixes) to read again even when unchanged
+    reprocess: tuple[str, ...] = ()
+    #: log files modified on or after this date are read again
+    since: dt.date | None = None
 
     def table(self, database: str, name: str) -> TableRef:
         """A table of this lakehouse."""

@@ -1,0 +1,131 @@
+"""The ledger of processed log files (``ops.log_files``): file-level incremental ingest.
+
+One row per file path: size, modification time, the run that last ingested it, its
+block counts and status. A run reads only files that are new, changed (size or
+modification time differ), not recorded as ``ingested``, or forced with
+``--reprocess PATH`` / ``--since DATE``.
+
+The ledger is an optimisation, not the source of truth for idempotency: bronze replaces
+all rows of every file it re-reads in one atomic commit, so a crash between the bronze
+commit and the ledger update only makes the next run read those files again, with the
+same result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from careplus_spark import tables
+from careplus_spark.sources.files import SourceFile
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LEDGER_SCHEMA = (
+    "path string, size long, modified_ms long, run_id string, blocks long, parsed long, "
+    "quarantined long, status string, ingested_at timestamp"
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one file."""
+
+    path: str
+    size: int
+    modified_ms: int
+    status: str
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """Blocks of one file after a run: ``blocks == parsed + quarantined``."""
+
+    path: str
+    blocks: int
+    parsed: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The listed files split by what the run must do with them."""
+
+    new: tuple[SourceFile, ...]
+    changed: tuple[SourceFile, ...]
+    forced: tuple[SourceFile, ...]
+    unchanged: tuple[SourceFile, ...]
+
+    @property
+    def to_read(self) -> tuple[SourceFile, ...]:
+        return self.new + self.changed + self.forced
+
+
+def load(spark: SparkSession, ledger: tables.TableRef) -> dict[str, LedgerEntry]:
+    """The ledger as a dict by path (empty before the first run)."""
+    if not tables.exists(spark, ledger):
+        return {}
+    rows = spark.read.format("delta").load(ledger.path).select("path", "size", "modified_ms", "status").collect()
+    return {r.path: LedgerEntry(r.path, int(r.size), int(r.modified_ms), r.status) for r in rows}
+
+
+def select(
+    listed: Sequence[SourceFile],
+    known: dict[str, LedgerEntry],
+    reprocess: Sequence[str] = (),
+    since: dt.date | None = None,
+) -> Selection:
+    """Splits listed files into new / changed / forced / unchanged.
+
+    Args:
+        reprocess: paths or path prefixes to read again even when unchanged.
+        since: files modified on or after this date (UTC) are read again.
+    """
+    since_ms = None
+    if since is not None:
+        since_ms = int(dt.datetime.combine(since, dt.time(), dt.timezone.utc).timestamp() * 1000)
+    new, changed, forced, unchanged = [], [], [], []
+    for file in listed:
+        entry = known.get(file.path)
+        if entry is None:
+            new.append(file)
+        elif entry.status != "ingested" or (entry.size, entry.modified_ms) != (file.size, file.modified_ms):
+            changed.append(file)
+        elif _matches(file.path, reprocess) or (since_ms is not None and file.modified_ms >= since_ms):
+            forced.append(file)
+        else:
+            unchanged.append(file)
+    return Selection(tuple(new), tuple(changed), tuple(forced), tuple(unchanged))
+
+
+def _matches(path: str, prefixes: Sequence[str]) -> bool:
+    for prefix in prefixes:
+        bare = prefix.removeprefix("file:")
+        if path == prefix or path.removeprefix("file:").startswith(bare):
+            return True
+    return False
+
+
+def record(
+    spark: SparkSession,
+    ledger: tables.TableRef,
+    files: Sequence[SourceFile],
+    counts: dict[str, FileCounts],
+    run_id: str,
+) -> tables.MergeResult:
+    """Upserts the ledger rows of the files this run read (status ``ingested``).
+
+    Example:
+        >>> record(spark, ledger, selection.to_read, counts, ctx.run_id)  # doctest: +SKIP
+    """
+    from pyspark.sql import functions as F
+
+    rows = []
+    for file in files:
+        c = counts.get(file.path, FileCounts(file.path, 0, 0, 0))
+        rows.append((file.path, file.size, file.modified_ms, run_id, c.blocks, c.parsed, c.quarantined, "ingested", None))
+    df = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn("ingested_at", F.current_timestamp())
+    return tables.upsert(spark, df, ledger, keys=["path"], commit_info={"run_id": run_id, "step": "ingest_logs"})
