@@ -107,6 +107,8 @@ def upsert(
     update_condition: str | None = None,
     properties: Mapping[str, str] | None = None,
     commit_info: Mapping[str, str] | None = None,
+    target_filter: str | None = None,
+    delete_unmatched: str | None = None,
 ) -> MergeResult:
     """MERGEs ``df`` into ``table`` on ``keys``: matched rows update, others insert.
 
@@ -121,6 +123,10 @@ def upsert(
         update_condition: SQL over aliases ``t`` (target) and ``s`` (source); a matched
             row is updated only when it holds (use it to skip unchanged rows).
         commit_info: user metadata stored in the Delta commit (``userMetadata``).
+        target_filter: SQL over ``t`` ANDed into the match condition, e.g. a partition
+            filter so that only the partitions the batch touches are read.
+        delete_unmatched: SQL over ``t``: target rows it selects that have no source row
+            are deleted (``"true"`` for all); makes the source authoritative there.
 
     Raises:
         SchemaError: a key column is missing from ``df``.
@@ -134,8 +140,12 @@ def upsert(
     target = DeltaTable.forPath(spark, table.path)
     before = _latest_version(target)
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    if target_filter:
+        condition = f"({target_filter}) AND {condition}"
     merge = target.alias("t").merge(df.alias("s"), condition)
     merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
+    if delete_unmatched:
+        merge = merge.whenNotMatchedBySourceDelete(condition=delete_unmatched)
     _with_commit_info(spark, commit_info, merge.execute)
     return _result(table, target, before)
 

@@ -65,7 +65,7 @@ def to_bronze(blocks: DataFrame, run_id: str) -> DataFrame:
         F.col("parse_error").alias("_parse_error"),
         F.current_timestamp().alias("_ingested_at"),
         F.lit(run_id).alias("_run_id"),
-        F.to_date(F.substring("ts", 1, 10), "yyyy-MM-dd").alias(PARTITION),
+        F.to_date(F.expr("try_to_timestamp(substring(ts, 1, 10), 'yyyy-MM-dd')")).alias(PARTITION),
     )
 
 

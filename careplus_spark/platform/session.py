@@ -54,6 +54,8 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         # JDBC sources report VARCHAR(n) (SQLite even VARCHAR(0)); bronze keeps text as text
         # and must not inherit the source's length limits as Delta constraints.
         "spark.sql.legacy.charVarcharAsString": "true",
+        # Spark 4's default; Spark 3.5 would otherwise fail on text no pattern matches.
+        "spark.sql.legacy.timeParserPolicy": "CORRECTED",
         # Symlink manifests (Athena/Spectrum) cannot coexist with deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
     }
