@@ -188,10 +188,10 @@ def read_log_blocks(
             import pyspark
 
             line = ".".join(pyspark.__version__.split(".")[:2])
+            jar = reader_jar(line) if line in _PROFILES else "it"
             raise JarsError(
                 f"the log reader ({SOURCE_CLASS}) is not on the Spark classpath: build it with "
-                f"`careplus setup` (or build_reader_jar({line!r})) and add {reader_jar(line) if line in _PROFILES else 'it'} "
-                "to spark.jars"
+                f"`careplus setup` (or build_reader_jar({line!r})) and add {jar} to spark.jars"
             ) from exc
         raise
 
@@ -214,7 +214,8 @@ def log_blocks_schema() -> StructType:
 def qualified_path(spark: SparkSession, path: str) -> str:
     """A path as the reader reports it in ``source_file`` (Hadoop's fully qualified form)."""
     jvm = spark._jvm  # noqa: SLF001 - py4j gateway, the only way to Hadoop's FileSystem
-    assert jvm is not None
+    if jvm is None:
+        raise RuntimeError("qualified_path needs a classic (non-Connect) Spark session")
     jpath = jvm.org.apache.hadoop.fs.Path(path)
     fs = jpath.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
     return str(fs.makeQualified(jpath).toString())

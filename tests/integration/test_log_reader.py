@@ -238,7 +238,8 @@ def test_crlf_bom_and_delimiter_variants(spark: Any) -> None:
     assert all(not r[2].startswith(("\n", " ")) and r[2].endswith("\n") and "---" not in r[2] for r in spaced)
 
     last = reader_rows(spark, [LOGS / "no_final_delimiter.log"])
-    assert last[-1][-1] is None and last[-1][-2] == "4f1c2a9be0d34c1f" and last[-1][2].endswith("TraceID=4f1c2a9be0d34c1f")
+    assert last[-1][-1] is None and last[-1][-2] == "4f1c2a9be0d34c1f"
+    assert last[-1][2].endswith("TraceID=4f1c2a9be0d34c1f"), "no line end after the last line"
 
 
 def test_non_ascii_text_is_decoded(spark: Any) -> None:
@@ -378,6 +379,17 @@ def test_huge_lines_are_scanned_without_being_kept(spark: Any, tmp_path: Path, s
     assert [r[-1] for r in rows] == [None, "oversized: 3000001 bytes > 65536", None, None]
     assert rows[1][2] == "x" * 65536
     assert_same_rows(rows, reference_rows(spark, [path]))
+
+
+def test_large_block_limit_grows_the_buffer(spark: Any, tmp_path: Path) -> None:
+    """A limit above the 1 MB read buffer: a 3 MB block is kept whole (and is garbage)."""
+    good = (LOGS / "clean.log").read_bytes().split(b"---\n")[0]
+    path = tmp_path / "large.log"
+    path.write_bytes(good + b"---\n" + b"y" * 3_000_000 + b"\n---\n" + good)
+    rows = reader_rows(spark, [path], max_split_bytes=500_000, max_block_bytes=4_000_000)
+    assert [r[-1] for r in rows] == [None, "garbage", None]
+    assert rows[1][2] == "y" * 3_000_000 + "\n"
+    assert_same_rows(rows, reference_rows(spark, [path], max_block_bytes=4_000_000))
 
 
 def test_invalid_utf8_becomes_replacement_characters(spark: Any, tmp_path: Path) -> None:

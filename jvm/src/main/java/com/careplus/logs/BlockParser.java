@@ -104,10 +104,7 @@ public final class BlockParser {
         boolean recognised = false;
         int i = from;
         while (i < to) {
-            int nl = i;
-            while (nl < to && b[nl] != '\n') {
-                nl++;
-            }
+            int nl = Bytes.newline(b, i, to);
             int e = nl;
             while (e > i && (b[e - 1] == ' ' || b[e - 1] == '\t' || b[e - 1] == '\r')) {
                 e--;

@@ -238,9 +238,7 @@ final class BlockScanner implements AutoCloseable {
                 i++;
             }
             if (st == OTHER) {
-                while (i < n && b[i] != '\n') {
-                    i++;
-                }
+                i = Bytes.newline(b, i, n);
             }
             if (i < n) {
                 pos = i + 1;
@@ -259,12 +257,8 @@ final class BlockScanner implements AutoCloseable {
 
     private void skipPartialLine() throws IOException {
         while (true) {
-            int i = pos;
             final int n = lim;
-            final byte[] b = buf;
-            while (i < n && b[i] != '\n') {
-                i++;
-            }
+            int i = Bytes.newline(buf, pos, n);
             if (i < n) {
                 pos = i + 1;
                 return;

@@ -13,10 +13,10 @@ final class Utf8 {
 
     /** Whether {@code b[from, to)} is well-formed UTF-8 (no overlongs, no surrogates). */
     static boolean isValid(byte[] b, int from, int to) {
-        int i = from;
+        int i = Bytes.nonAscii(b, from, to);
         while (i < to) {
             if (b[i] >= 0) {
-                i++;
+                i = Bytes.nonAscii(b, i, to);
                 continue;
             }
             int n = sequence(b, i, to);
