@@ -91,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careplus: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one paragraph, no trace
+        if args.debug:
+            raise
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        print(f"careplus: unexpected {type(exc).__name__}: {first[:500]} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _config(args: argparse.Namespace) -> AppConfig:
