@@ -30,7 +30,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["careplus_spark", "careplus_spark.*"]),
-    package_data={"careplus_spark": ["py.typed", "jvm/*.jar", "platform/*.properties"]},
+    package_data={"careplus_spark": ["py.typed", "jvm/*.jar", "platform/*.properties", "silver/mappings/*.yaml"]},
     include_package_data=False,
     cmdclass={"build_py": BuildWithConf},
     # Primary line: pyspark 4.1.1 + delta-spark 4.2.0 (Glue 6.0). The Spark 3.5 line
@@ -42,7 +42,7 @@ setup(
         "PyMySQL>=1.1",
     ],
     extras_require={
-        "test": ["pytest>=8", "chispa>=0.10", "boto3>=1.34"],
+        "test": ["pytest>=8", "chispa>=0.10", "boto3>=1.34", "pyarrow>=14"],
         "aws": ["boto3>=1.34"],
     },
     entry_points={"console_scripts": ["careplus=careplus_spark.cli:main"]},

@@ -149,7 +149,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     first = next_day_index(cfg) if args.next_day else (args.first_day or 0)
     days = args.days if args.days is not None else (1 if args.next_day else None)
     stats = run_generate(cfg, seed=args.seed, days=days, first_day=first, progress=_say)
-    _say(f"generated: {stats}")
+    _say(
+        f"generated: {stats.tickets_inserted} tickets (+{stats.tickets_updated} updates, "
+        f"-{stats.tickets_deleted} deletions), {stats.log_files} log files, {stats.log_events} blocks"
+    )
     return 0
 
 

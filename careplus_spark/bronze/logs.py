@@ -2,14 +2,22 @@
 
 One row per block read by the JVM record reader, keyed by ``(_source_file, _offset)``.
 Well-formed blocks carry their raw field values (dirty values and source duplicates
-kept); malformed ones carry ``_parse_error`` and their raw text, and are also copied to
-``bronze.logs_quarantine`` with file, offset, raw text and reason. Per file:
-``blocks = parsed + quarantined`` (recorded in the ledger ``ops.log_files``).
+kept) and no ``_raw`` (NULL: their fields are the block, as it came, and storing the text
+twice doubled the bytes written); malformed ones carry ``_parse_error`` and their raw
+text in ``_raw``, and are also copied to ``bronze.logs_quarantine`` with file, offset,
+raw text and reason. Per file: ``blocks = parsed + quarantined`` (recorded in the ledger
+``ops.log_files``).
 
 Writes: the rows of every file read in this run replace that file's earlier rows in one
 atomic Delta commit (``replaceWhere`` on ``_source_file``). Re-reading a file therefore
 never duplicates it, a changed file replaces its rows, and a crash between the bronze
 commit and the ledger update is repaired by the next run reading the same files again.
+When no row of those files is in the table yet (the usual run: new files only), the
+commit is a plain append, which replaces nothing just the same: with the change data
+feed on, a ``replaceWhere`` on a data column also writes every inserted row a second
+time into ``_change_data``, while the feed derives an append's inserts from its data
+files. File statistics are collected only for the lineage columns used to skip files
+(``_source_file``, ``_run_id``, ``_parse_error``), not for the fourteen text fields.
 
 Partitioning: by ``log_date`` (the day in the block's timestamp; NULL for malformed
 blocks). Daily files map to one partition, and silver recomputes exactly the days a run
@@ -51,21 +59,36 @@ FIELDS = (
     "trace_id",
 )
 PARTITION = "log_date"
-#: bronze.logs keeps change data so that silver can find the days a run touched.
-BRONZE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+#: Columns with file statistics: the lineage columns that queries on bronze.logs filter
+#: on (``replaceWhere`` on ``_source_file``, this run's rows, malformed rows).
+STATS_COLUMNS = ("_source_file", "_run_id", "_parse_error")
+#: Columns with (nearly) one value per block: Parquet writes them plain. A dictionary
+#: overflows on them anyway (and the writer then falls back to plain encoding), costing
+#: CPU for no smaller file; the other columns repeat a few values and keep it.
+PLAIN_COLUMNS = ("ts", "ticket_id", "session_id", "ip", "message", "trace_id", "_offset")
+#: bronze.logs keeps change data so that silver can find the days a run touched. Delta
+#: passes table properties to the Parquet writer (``parquet.*`` keys).
+BRONZE_PROPERTIES = {
+    "delta.enableChangeDataFeed": "true",
+    "delta.dataSkippingStatsColumns": ",".join(STATS_COLUMNS),
+    **{f"parquet.enable.dictionary#{name}": "false" for name in PLAIN_COLUMNS},
+}
 
 
 def to_bronze(blocks: DataFrame, run_id: str) -> DataFrame:
-    """The reader's rows in bronze.logs' shape: raw fields, lineage, ``log_date``."""
+    """The reader's rows in bronze.logs' shape: raw fields, lineage (``_raw`` only for malformed
+    blocks), ``log_date``."""
     return blocks.select(
         *FIELDS,
         F.col("source_file").alias("_source_file"),
         F.col("offset").alias("_offset"),
-        F.col("raw").alias("_raw"),
+        F.when(F.col("parse_error").isNotNull(), F.col("raw")).alias("_raw"),
         F.col("parse_error").alias("_parse_error"),
         F.current_timestamp().alias("_ingested_at"),
         F.lit(run_id).alias("_run_id"),
-        F.to_date(F.expr("try_to_timestamp(substring(ts, 1, 10), 'yyyy-MM-dd')")).alias(PARTITION),
+        # the reader only accepts a ts starting with dddd-dd-dd: a cast reads that as
+        # yyyy-MM-dd (NULL for an impossible date) at a fraction of a pattern's cost
+        F.expr("try_cast(substring(ts, 1, 10) AS date)").alias(PARTITION),
     )
 
 
@@ -86,24 +109,33 @@ def replace_files(
 ) -> int | None:
     """Atomically replaces the rows of ``paths`` in ``table`` with ``df``; returns the version.
 
+    One commit: an append when the table holds no row of ``paths`` (nothing to replace;
+    cheaper, see the module doc), else an overwrite with ``replaceWhere``.
+
     Example:
         >>> replace_files(spark, rows, TableRef("bronze", "logs", root), ["file:/l/a.log"], run_id)  # doctest: +SKIP
         4
     """
     import json
 
-    tables.create_if_missing(spark, table, df, partition_by, properties)
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", file_predicate(paths))
-        .option("userMetadata", json.dumps({"run_id": run_id, "step": "ingest_logs"}, sort_keys=True))
-        .save(table.path)
+    created = tables.create_if_missing(spark, table, df, partition_by, properties)
+    predicate = file_predicate(paths)
+    writer = df.write.format("delta").option(
+        "userMetadata", json.dumps({"run_id": run_id, "step": "ingest_logs"}, sort_keys=True)
     )
+    if created or not has_rows(spark, table, predicate):
+        writer.mode("append").save(table.path)
+    else:
+        writer.mode("overwrite").option("replaceWhere", predicate).save(table.path)
     from delta.tables import DeltaTable
 
     row = DeltaTable.forPath(spark, table.path).history(1).select("version").first()
     return int(row["version"]) if row else None
+
+
+def has_rows(spark: SparkSession, table: tables.TableRef, predicate: str) -> bool:
+    """True when ``table`` has a row matching ``predicate`` (file statistics skip the rest)."""
+    return bool(spark.read.format("delta").load(table.path).where(predicate).select(F.lit(1)).limit(1).collect())
 
 
 def per_file_counts(spark: SparkSession, table: tables.TableRef, run_id: str) -> dict[str, file_ledger.FileCounts]:

@@ -1,123 +1,392 @@
 """bronze.tickets: support tickets exactly as the source holds them, plus lineage.
 
-The source columns keep their values as they came (text stays text, dirty values stay
-dirty); the cursor column is typed as a timestamp. Lineage columns: ``_extracted_at``,
-``_run_id``, ``_source`` and ``_row_hash`` (a hash of the source values, so that a
-re-run with nothing new changes nothing: unchanged rows are not even merged).
+Incremental and loss-free (SPEC 2.3). One run:
+
+1. resolves the cursor (:mod:`careplus_spark.sources.cursor_state`): the newer of the
+   ``ops.cursors`` row and the cursor stored in bronze's latest ingest commit; none
+   (first run, or bronze recreated) means a full load;
+2. plans and reads the window ``[cursor - lookback, max]`` in parallel
+   (:mod:`careplus_spark.sources.tickets_extract`), checks required columns and applies
+   the ``schema_drift`` policy;
+3. writes: a full load into an empty bronze is a plain append (no join against an
+   empty table); otherwise rows whose key is new, whose row hash differs or that were
+   soft-deleted are MERGEd on the key. Unchanged rows (the overlap, a re-run) are not
+   written, and a run with nothing new makes no bronze commit at all;
+4. the new cursor travels *inside* the bronze commit (``userMetadata``) and is then
+   written to ``ops.cursors``. A crash between the two is healed by step 1 of the next
+   run; a failure anywhere before the commit leaves bronze and the cursor unchanged;
+5. every ``reconcile_every_runs`` runs, deletes at the source are reconciled
+   (:mod:`careplus_spark.bronze.reconcile`).
+
+Source columns keep their values as they came (text stays text, dirty values stay
+dirty); the cursor column is typed as a timestamp. Lineage: ``_row_hash`` (source
+values), ``_extracted_at``, ``_run_id``, ``_source`` (URL without options + table),
+``_cursor_from`` / ``_cursor_to`` (the window that brought the row's current version,
+in the source's text form) and ``_deleted_at`` (set by reconciliation). Bronze has the
+Delta change data feed on, which silver reads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
 from careplus_spark import tables
-from careplus_spark.errors import SchemaError
 from careplus_spark.pipeline.context import RunContext, StepResult
-from careplus_spark.sources.jdbc import jdbc_options, read_jdbc, safe_url
+from careplus_spark.platform.config import TicketsSourceConfig
+from careplus_spark.sources import cursor_state
+from careplus_spark.sources import tickets_extract as extract
+from careplus_spark.sources.jdbc import safe_url, with_retries
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
+log = logging.getLogger(__name__)
+
 KEY = "ticket_id"
 CURSOR = "updated_at"
-SOURCE_COLUMNS = (
-    "ticket_id",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "agent",
-    "priority",
-    "num_interactions",
-    "IssUeCat",
-    "channel",
-    "status",
-    "agent_feedback",
-)
+SOURCE_COLUMNS = extract.REQUIRED_COLUMNS
+LINEAGE_COLUMNS = ("_row_hash", "_extracted_at", "_run_id", "_source", "_cursor_from", "_cursor_to", "_deleted_at")
+#: Change data feed on (silver reads it); file statistics only on the first columns
+#: (ticket_id, created_at, updated_at): MERGE on the key and cursor windows use them,
+#: and skipping min/max of 15 text columns makes a full load markedly cheaper.
+BRONZE_PROPERTIES = {"delta.enableChangeDataFeed": "true", "delta.dataSkippingNumIndexedCols": "3"}
+STEP = "ingest_tickets"
 
 
-def row_hash(columns: tuple[str, ...]) -> Column:
-    """SHA-256 over the given columns as text, NULL-safe (NULL and '' differ)."""
+def cursor_name(source: TicketsSourceConfig) -> str:
+    """The name of the tickets cursor in ``ops.cursors`` and in bronze commits."""
+    return f"tickets:{source.table}"
+
+
+def row_hash(columns: Sequence[str], optional: Sequence[str] = ()) -> Column:
+    """A 64-bit xxHash over the given columns as text, NULL-safe (NULL and '' differ).
+
+    It only tells whether a key's values changed (compared for the same key), so 64 bits
+    are plenty, and it costs a fraction of SHA-256 on a full load.
+
+    ``optional`` columns (added by schema drift) count only when not NULL, as
+    ``name=value``: adding or dropping an all-NULL column leaves every hash unchanged.
+    """
     parts = [F.coalesce(F.col(f"`{c}`").cast("string"), F.lit("\u0000")) for c in columns]
-    return F.sha2(F.concat_ws("\u0001", *parts), 256)
+    parts += [F.concat(F.lit(f"{c}="), F.col(f"`{c}`").cast("string")) for c in sorted(optional)]
+    return F.xxhash64(F.concat_ws("\u0001", *parts))
 
 
-def with_lineage(run_id: str, source: str) -> Callable[[DataFrame], DataFrame]:
-    """Adds the bronze lineage columns."""
+def typed_cursor(column: str) -> Callable[[DataFrame], DataFrame]:
+    """Types the cursor column as a timestamp (text cursors, e.g. SQLite, via try_cast)."""
 
     def transform(df: DataFrame) -> DataFrame:
-        return (
-            df.withColumn(CURSOR, F.col(CURSOR).cast("timestamp"))
-            .withColumn("_row_hash", row_hash(SOURCE_COLUMNS))
-            .withColumn("_extracted_at", F.current_timestamp())
-            .withColumn("_run_id", F.lit(run_id))
-            .withColumn("_source", F.lit(source))
+        if dict(df.dtypes).get(column) == "timestamp":
+            return df
+        return df.withColumn(column, F.expr(f"try_cast(`{column}` AS TIMESTAMP)"))
+
+    return transform
+
+
+def with_lineage(
+    run_id: str,
+    source: str,
+    columns: Sequence[str],
+    cursor_from: str | None,
+    cursor_to: str | None,
+    optional: Sequence[str] = (),
+) -> Callable[[DataFrame], DataFrame]:
+    """Adds the bronze lineage columns (the hash covers ``columns`` and non-NULL ``optional``)."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        return df.select(
+            *[F.col(f"`{c}`") for c in df.columns],
+            row_hash(columns, optional).alias("_row_hash"),
+            F.current_timestamp().alias("_extracted_at"),
+            F.lit(run_id).alias("_run_id"),
+            F.lit(source).alias("_source"),
+            F.lit(cursor_from).cast("string").alias("_cursor_from"),
+            F.lit(cursor_to).cast("string").alias("_cursor_to"),
+            F.lit(None).cast("timestamp").alias("_deleted_at"),
         )
 
     return transform
 
 
-def check_columns(df: DataFrame, what: str) -> None:
-    """Fails with the missing and present columns when a required column is absent."""
-    missing = [c for c in SOURCE_COLUMNS if c not in df.columns]
-    if missing:
-        raise SchemaError(what, missing, df.columns)
+def latest_per_key(key: str, cursor: str) -> Callable[[DataFrame], DataFrame]:
+    """One row per key: the latest cursor wins, the row hash breaks exact ties."""
+    from pyspark.sql import Window
+
+    def transform(df: DataFrame) -> DataFrame:
+        order = Window.partitionBy(F.col(f"`{key}`")).orderBy(F.col(f"`{cursor}`").desc_nulls_last(), F.col("_row_hash").desc())
+        return df.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
+
+    return transform
 
 
-def changed_rows(spark: SparkSession, extracted: DataFrame, table: tables.TableRef) -> DataFrame:
-    """Rows whose key is new or whose source values differ from bronze."""
-    if not tables.exists(spark, table):
-        return extracted
-    current = spark.read.format("delta").load(table.path).select(KEY, "_row_hash")
-    return extracted.join(current, on=[KEY, "_row_hash"], how="left_anti")
+def changed_rows(spark: SparkSession, extracted: DataFrame, table: tables.TableRef, key: str) -> DataFrame:
+    """Rows whose key is new, whose source values differ, or that bronze holds as deleted."""
+    live = spark.read.format("delta").load(table.path).where(F.col("_deleted_at").isNull()).select(key, "_row_hash")
+    return extracted.join(live, on=[key, "_row_hash"], how="left_anti")
+
+
+@dataclass(frozen=True)
+class _Written:
+    rows_read: int
+    inserted: int
+    updated: int
+    version: int | None
+    table_id: str | None
 
 
 def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """Extracts the tickets table over JDBC and upserts new or changed rows into bronze.
+    """Extracts new and changed tickets over JDBC and upserts them into bronze.tickets.
 
     Example:
         >>> ingest(spark, RunContext(load_config("local")))  # doctest: +SKIP
         StepResult(step='ingest_tickets', rows_read=300, rows_written=300, ...)
+
+    Raises:
+        AuthenticationError: the source rejected the credentials (no retries).
+        SourceUnavailableError: the source stayed unreachable (nothing committed).
+        SchemaError: a required column is missing, or new columns with ``schema_drift: fail``.
     """
     started = time.monotonic()
-    source = ctx.cfg.sources.tickets
+    source = extract.source_options(ctx.cfg.sources.tickets)
     table = ctx.table("bronze", "tickets")
-    raw = read_jdbc(spark, source, jdbc_options(source, dbtable=source.table))
-    check_columns(raw, f"source table {source.table} at {safe_url(source.url)}")
-    extracted = raw.select(*[f"`{c}`" for c in SOURCE_COLUMNS]).transform(
-        with_lineage(ctx.run_id, f"{safe_url(source.url)}#{source.table}")
+    name = cursor_name(source)
+    info = cursor_state.table_info(spark, table)
+    where = f"source table {source.table} at {safe_url(source.url)}"
+    columns = extract.source_columns(spark, source)
+    required = extract.required_columns(source)
+    extract.check_required(columns, required, where)
+    optional = extract.drifted_columns(
+        columns, required, _bronze_source_columns(spark, table, info), source.schema_drift, where
     )
-    extracted = extracted.cache()
+    state = cursor_state.load(spark, ctx.table("ops", "cursors"), name)
+    cursor = cursor_state.resolve(state, cursor_state.latest_commit_cursor(info, name), info)
+    lower = extract.window_start(cursor.value if cursor else None, source.lookback_minutes)
+    window = extract.plan_window(spark, source, lower)
+    log.info("%s: cursor %s, window [%s, %s], %d row(s)", name, cursor.value if cursor else None,
+             window.lower, window.upper, window.rows)
+
+    written = _Written(0, 0, 0, None, info.table_id if info else None)
+    if window.upper is not None and window.rows > 0:
+        written = _extract_and_write(spark, ctx, source, table, info, window, name, required, optional)
+    detail = f"window [{window.lower}, {window.upper}]"
+    if written.table_id is not None:
+        version = written.version if written.version is not None else info.version  # type: ignore[union-attr]
+        target = cursor_state.TableInfo(written.table_id, version, 0, {})
+        detail += _advance(spark, ctx, source, table, state, cursor, window, target)
+    versions = {table.qualified: written.version} if written.version is not None else {}
+    return StepResult(
+        step=STEP,
+        rows_read=written.rows_read,
+        rows_written=written.inserted,
+        rows_updated=written.updated,
+        rows_skipped=written.rows_read - written.inserted - written.updated,
+        versions=versions,
+        seconds=time.monotonic() - started,
+        detail=detail,
+    )
+
+
+def _advance(
+    spark: SparkSession,
+    ctx: RunContext,
+    source: TicketsSourceConfig,
+    table: tables.TableRef,
+    state: cursor_state.CursorState | None,
+    cursor: cursor_state.CursorState | None,
+    window: extract.ExtractWindow,
+    target: cursor_state.TableInfo,
+) -> str:
+    """Records the cursor after the bronze commit (and reconciles deletes when due).
+
+    Returns:
+        Text for the step's detail.
+    """
+    from careplus_spark.bronze import reconcile
+
+    new_value = window.upper if window.upper is not None else (cursor.value if cursor else None)
+    if cursor is not None and cursor.value and new_value and new_value < cursor.value:
+        new_value = cursor.value  # never move a cursor backwards
+    runs = (cursor.runs_since_reconcile if cursor else (state.runs_since_reconcile if state else 0)) + 1
+    next_state = cursor_state.CursorState(
+        name=cursor_name(source),
+        value=new_value,
+        table_id=target.table_id,
+        table_version=target.version,
+        run_id=ctx.run_id,
+        runs_since_reconcile=runs,
+        last_reconciled_at=cursor.last_reconciled_at if cursor else None,
+    )
+    detail = ""
+    every = source.reconcile_every_runs
+    if every > 0 and runs >= every:
+        outcome = reconcile.reconcile_deletes(spark, source, table, ctx.run_id)
+        detail = f"; {outcome.summary()}"
+        next_state = replace(next_state, runs_since_reconcile=0, last_reconciled_at=outcome.at,
+                             table_version=outcome.version if outcome.version is not None else target.version)
+    moved = state is None or (state.value, state.table_id, state.table_version) != (
+        next_state.value, next_state.table_id, next_state.table_version)
+    if moved or every > 0:
+        cursor_state.save(spark, ctx.table("ops", "cursors"), next_state)
+    return detail
+
+
+def _extract_and_write(
+    spark: SparkSession,
+    ctx: RunContext,
+    source: TicketsSourceConfig,
+    table: tables.TableRef,
+    info: cursor_state.TableInfo | None,
+    window: extract.ExtractWindow,
+    name: str,
+    required: Sequence[str],
+    optional: Sequence[str],
+) -> _Written:
+    """Reads the window and writes its new or changed rows, all retried as one unit."""
+    columns = [*required, *optional]
+    plan = extract.plan_read(spark, source, window)
+    raw = extract.open_window(spark, source, plan)
+    extract.check_required(raw.columns, columns, f"source table {source.table} at {safe_url(source.url)}")
+    frame = (
+        raw.select(*[F.col(f"`{c}`") for c in columns])
+        .transform(typed_cursor(source.cursor_column))
+        .transform(with_lineage(ctx.run_id, f"{safe_url(source.url)}#{source.table}", required, window.lower, window.upper,
+                                optional))
+    )
+    if not plan.disjoint_keys:
+        frame = frame.transform(latest_per_key(source.key_column, source.cursor_column))
+    metadata = cursor_state.commit_metadata(name, str(window.upper), run_id=ctx.run_id, step=STEP)
+    what = f"JDBC source {safe_url(source.url)}"
+    if info is not None:
+        _evolve(spark, table, frame)
+        _enable_change_feed(spark, table, info)
+        frame = _align(spark, frame, table)
+    if window.full and (info is None or info.num_files == 0):
+        return with_retries(lambda: _append(spark, frame, table, metadata), what, source.retries, source.retry_backoff_s)
+    if info is None:  # a full load into a table that appeared meanwhile: MERGE is always safe
+        info = cursor_state.table_info(spark, table)
+    return _merge(spark, frame, table, source, metadata, what, info.table_id)  # type: ignore[union-attr]
+
+
+def _bronze_source_columns(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo | None) -> list[str]:
+    if info is None:
+        return []
+    columns = spark.read.format("delta").load(table.path).columns
+    return [c for c in columns if c not in LINEAGE_COLUMNS]
+
+
+def _enable_change_feed(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo | None) -> None:
+    """Turns the change data feed on for a bronze table created without it (silver reads it)."""
+    if info is None or info.properties.get("delta.enableChangeDataFeed", "").lower() == "true":
+        return
+    location = table.path.replace("`", "``")
+    spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+
+
+def _evolve(spark: SparkSession, table: tables.TableRef, frame: DataFrame) -> None:
+    """Adds columns that the frame has and bronze lacks (drift ``add``, or newer lineage)."""
+    present = set(spark.read.format("delta").load(table.path).columns)
+    new = [f for f in frame.schema.fields if f.name not in present]
+    if not new:
+        return
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
+    location = table.path.replace("`", "``")
+    spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({columns})")
+    log.warning("bronze.tickets: added column(s) %s", [f.name for f in new])
+
+
+def _align(spark: SparkSession, frame: DataFrame, table: tables.TableRef) -> DataFrame:
+    """Frame columns in bronze's order and types; bronze columns the source no longer has are NULL."""
+    target = spark.read.format("delta").load(table.path).schema
+    gone = [f.name for f in target.fields if f.name not in frame.columns]
+    if gone:
+        log.warning("bronze.tickets: optional column(s) %s no longer in the source; written as NULL", gone)
+    return frame.select(
+        *[
+            (F.col(f"`{f.name}`") if f.name in frame.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in target.fields
+        ]
+    )
+
+
+def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metadata: dict[str, str]) -> _Written:
+    """A full load into an empty bronze: one pass from JDBC to Delta, no join, no MERGE.
+
+    A missing table is created by this very write (change data feed on), and registered.
+    """
+    from delta.tables import DeltaTable
+
+    created = not tables.exists(spark, table)
+    defaults = {f"spark.databricks.delta.properties.defaults.{k.removeprefix('delta.')}": v
+                for k, v in BRONZE_PROPERTIES.items()}
+    with _session_conf(spark, defaults if created else {}):
+        (
+            frame.write.format("delta")
+            .mode("append")
+            .option("userMetadata", json.dumps(metadata, sort_keys=True))
+            .save(table.path)
+        )
+    if created:
+        tables.register(spark, table)
+    target = DeltaTable.forPath(spark, table.path)
+    last = target.history(1).select("version", "operationMetrics").first()
+    table_id = str(target.detail().select("id").first()["id"])  # type: ignore[index]
+    rows = int((last["operationMetrics"] or {}).get("numOutputRows", 0))  # type: ignore[index]
+    return _Written(rows, rows, 0, int(last["version"]), table_id)  # type: ignore[index]
+
+
+@contextlib.contextmanager
+def _session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Sets Spark SQL settings for the enclosed block, then restores them."""
+    before = {k: spark.conf.get(k, None) for k in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
     try:
-        rows_read = extracted.count()
-        changes = changed_rows(spark, extracted, table).cache()
-        n_changes = changes.count()
-        versions: dict[str, int] = {}
-        written = updated = 0
-        if n_changes or not tables.exists(spark, table):
+        yield
+    finally:
+        for key, previous in before.items():
+            if previous is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, previous)
+
+
+def _merge(
+    spark: SparkSession,
+    frame: DataFrame,
+    table: tables.TableRef,
+    source: TicketsSourceConfig,
+    metadata: dict[str, str],
+    what: str,
+    table_id: str,
+) -> _Written:
+    """MERGEs the window's new or changed rows; a window without changes commits nothing."""
+    key = source.key_column
+    extracted = frame.cache()
+    try:
+        rows_read = with_retries(extracted.count, what, source.retries, source.retry_backoff_s)
+        changes = changed_rows(spark, extracted, table, key).cache()
+        try:
+            if changes.count() == 0:
+                return _Written(rows_read, 0, 0, None, table_id)
             result = tables.upsert(
                 spark,
                 changes,
                 table,
-                keys=[KEY],
-                update_condition="s._row_hash <> t._row_hash",
-                commit_info={"run_id": ctx.run_id, "step": "ingest_tickets"},
+                keys=[key],
+                update_condition="s._row_hash <> t._row_hash OR t._deleted_at IS NOT NULL",
+                properties=BRONZE_PROPERTIES,
+                commit_info=metadata,
             )
-            written, updated = result.inserted, result.updated
-            if result.version is not None:
-                versions[table.qualified] = result.version
-        changes.unpersist()
+        finally:
+            changes.unpersist()
     finally:
         extracted.unpersist()
-    return StepResult(
-        step="ingest_tickets",
-        rows_read=rows_read,
-        rows_written=written,
-        rows_updated=updated,
-        rows_skipped=rows_read - written - updated,
-        versions=versions,
-        seconds=time.monotonic() - started,
-    )
+    return _Written(rows_read, result.inserted, result.updated, result.version, table_id)

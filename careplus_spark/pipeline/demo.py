@@ -56,7 +56,11 @@ def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
 
 def _summary(say, spark, cfg, stats, results: list[StepResult], timings, refs) -> None:  # type: ignore[no-untyped-def]
     say("")
-    say(f"generated: {stats}")
+    say(
+        f"generated: {stats.tickets_inserted} tickets (+{stats.tickets_updated} updates, "
+        f"-{stats.tickets_deleted} deletions), {stats.log_files} log files, {stats.log_events} blocks "
+        f"({stats.malformed_blocks} malformed, {stats.duplicate_events} duplicates)"
+    )
     say("")
     say(
         format_table(

@@ -7,9 +7,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from careplus_spark.bronze import logs as bronze_logs
+from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.errors import ConfigError
 from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.silver import logs as silver_logs
+from careplus_spark.silver import tickets as silver_tickets
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -20,12 +23,20 @@ Step = Callable[["SparkSession", RunContext], StepResult]
 STEPS: dict[str, Step] = {
     "ingest_tickets": bronze_tickets.ingest,
     "ingest_logs": bronze_logs.ingest,
+    "reconcile_tickets": bronze_reconcile.reconcile,
+    "silver_tickets": silver_tickets.build,
+    "silver_logs": silver_logs.build,
 }
+
+#: Steps that run only when named: ingest_tickets reconciles deletes on its own schedule
+#: (sources.tickets.reconcile_every_runs); `careplus run reconcile_tickets` forces one.
+ON_DEMAND: tuple[str, ...] = ("reconcile_tickets",)
 
 #: Names that stand for several steps.
 GROUPS: dict[str, tuple[str, ...]] = {
     "bronze": ("ingest_tickets", "ingest_logs"),
-    "all": tuple(STEPS),
+    "silver": ("silver_tickets", "silver_logs"),
+    "all": tuple(s for s in STEPS if s not in ON_DEMAND),
 }
 
 

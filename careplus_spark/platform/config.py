@@ -83,6 +83,16 @@ class TicketsSourceConfig:
     num_partitions: int = 2
     connect_timeout_s: int = 10
     options: dict[str, str] = field(default_factory=dict)
+    #: Incremental extraction (see :mod:`careplus_spark.sources.tickets_extract`).
+    key_column: str = "ticket_id"
+    cursor_column: str = "updated_at"
+    lookback_minutes: int = 60
+    partition_by: Literal["auto", "key", "cursor", "none"] = "auto"
+    partition_min_rows: int = 50000
+    schema_drift: Literal["add", "ignore", "fail"] = "add"
+    reconcile_every_runs: int = 24
+    retries: int = 3
+    retry_backoff_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,13 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class SilverConfig:
+    """Silver settings; ``tickets_mappings`` empty means the packaged value mappings."""
+
+    tickets_mappings: str = ""
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The whole validated configuration; ``env`` and ``files`` say where it came from."""
 
@@ -121,6 +138,7 @@ class AppConfig:
     spark: SparkConfig = field(default_factory=SparkConfig)
     s3: S3Config = field(default_factory=S3Config)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
+    silver: SilverConfig = field(default_factory=SilverConfig)
     env: str = "local"
     files: tuple[str, ...] = ()
 

@@ -1,0 +1,302 @@
+"""silver.tickets: one cleaned, typed row per live ticket; invalid rows quarantined.
+
+Change detection: bronze.tickets has the Delta change data feed on. Silver remembers
+the last bronze version it processed (a watermark row in ``ops.cursors``, together with
+bronze's table id) and reads only the changes after it: ``readChangeFeed`` from
+``watermark + 1`` to bronze's current version, latest change per key. The first run,
+a recreated bronze, or a change feed that is unavailable (turned on later, or its files
+vacuumed) falls back to bronze's snapshot at the current version. Either way the batch is
+compared with silver by key and row hash, so only changed tickets are MERGEd, and a
+re-run with nothing new reads nothing and writes nothing.
+
+Each bronze row of the batch ends up in exactly one place:
+
+- live and valid: upserted into ``silver.tickets`` (and removed from the quarantine);
+- live but breaking a blocking rule (:data:`~careplus_spark.silver.cleaning.RULES`, or a
+  second bronze key that cleans to the same ``ticket_id``): into
+  ``silver.tickets_quarantine`` with the rule, its raw values as JSON and the run id
+  (and removed from silver);
+- soft-deleted in bronze (deleted at the source): **removed** from silver and from the
+  quarantine. Silver holds live tickets only; bronze keeps the deleted row with
+  ``_deleted_at``, and gold, built from silver, honours the delete through silver's
+  MERGE (a delete in silver's change feed).
+
+So ``silver rows + quarantine rows == live bronze rows`` after every run (checked at the
+end of the run and reported in the step's detail). The watermark is written last: a
+crash before it only means the same changes are processed again, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from careplus_spark import tables
+from careplus_spark.bronze.tickets import SOURCE_COLUMNS, row_hash
+from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.silver.cleaning import (
+    RULE_DUPLICATE_KEY,
+    SILVER_COLUMNS,
+    TicketMappings,
+    clean_tickets,
+    corrected_time_parser,
+    load_mappings,
+)
+from careplus_spark.sources import cursor_state
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+STEP = "silver_tickets"
+WATERMARK = "silver.tickets<-bronze.tickets"
+SILVER_LINEAGE = ("_row_hash", "_run_id", "_processed_at")
+QUARANTINE_COLUMNS = ("ticket_id", "_rule", "_raw", "_bronze_hash", "_run_id", "_quarantined_at")
+_CDF_KEEP = ("insert", "update_postimage", "delete")
+
+
+def bronze_snapshot(spark: SparkSession, path: str, version: int) -> DataFrame:
+    """bronze.tickets at ``version``, with ``_deleted`` from ``_deleted_at``."""
+    df = spark.read.format("delta").option("versionAsOf", version).load(path)
+    return df.withColumn("_deleted", F.col("_deleted_at").isNotNull())
+
+
+def bronze_changes(spark: SparkSession, path: str, since: int, until: int) -> DataFrame:
+    """The latest change per key in bronze versions ``(since, until]`` (change data feed).
+
+    Example:
+        >>> bronze_changes(spark, bronze.path, 3, 5).select("ticket_id", "_deleted")  # doctest: +SKIP
+    """
+    feed = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", since + 1)
+        .option("endingVersion", until)
+        .load(path)
+        .where(F.col("_change_type").isin(*_CDF_KEEP))
+    )
+    latest = Window.partitionBy("ticket_id").orderBy(
+        F.col("_commit_version").desc(), F.when(F.col("_change_type") == "delete", 0).otherwise(1)
+    )
+    return (
+        feed.withColumn("_rank", F.row_number().over(latest))
+        .where("_rank = 1")
+        .withColumn("_deleted", F.col("_deleted_at").isNotNull() | (F.col("_change_type") == "delete"))
+        .drop("_rank", "_change_type", "_commit_version", "_commit_timestamp")
+    )
+
+
+def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFrame]:
+    """Bronze rows -> cleaned silver rows with ``_rule``, ``_op`` lineage and raw values.
+
+    Adds ``_bronze_key`` (the raw key), ``_raw`` (source values as JSON), ``_bronze_hash``,
+    ``_deleted``, ``_row_hash`` (of the cleaned values) and resolves cleaned-key clashes:
+    of the live valid rows sharing a cleaned ``ticket_id``, the latest ``updated_at``
+    wins and the others get the rule ``duplicate_ticket_id``.
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        raw = [F.col(f"`{c}`") for c in SOURCE_COLUMNS]
+        cleaned = df.select(
+            *raw,
+            F.col("ticket_id").alias("_bronze_key"),
+            F.to_json(F.struct(*raw)).alias("_raw"),
+            F.col("_row_hash").alias("_bronze_hash"),
+            F.col("_deleted"),
+        ).transform(clean_tickets(mappings))
+        live_valid = (~F.col("_deleted")) & F.col("_rule").isNull()
+        order = Window.partitionBy("ticket_id").orderBy(
+            live_valid.desc(), F.col("updated_at").desc_nulls_last(), F.col("_bronze_key")
+        )
+        ranked = cleaned.withColumn("_rank", F.when(F.col("ticket_id").isNotNull(), F.row_number().over(order)))
+        rule = F.when(live_valid & (F.col("_rank") > 1), F.lit(RULE_DUPLICATE_KEY)).otherwise(F.col("_rule"))
+        return (
+            ranked.withColumn("_rule", rule)
+            .withColumn("_row_hash", row_hash(SILVER_COLUMNS))
+            .withColumn("_run_id", F.lit(run_id))
+        )
+
+    return transform
+
+
+def silver_ops(staged: DataFrame) -> DataFrame:
+    """One row per cleaned key: ``_op`` upsert (live and valid) or delete (otherwise)."""
+    op = F.when((~F.col("_deleted")) & F.col("_rule").isNull(), F.lit("upsert")).otherwise(F.lit("delete"))
+    return staged.where("ticket_id IS NOT NULL AND _rank = 1").select(
+        *SILVER_COLUMNS, "_row_hash", "_run_id", F.current_timestamp().alias("_processed_at"), op.alias("_op")
+    )
+
+
+def quarantine_ops(staged: DataFrame) -> DataFrame:
+    """One row per bronze key: ``_op`` upsert (live and invalid) or delete (otherwise)."""
+    op = F.when((~F.col("_deleted")) & F.col("_rule").isNotNull(), F.lit("upsert")).otherwise(F.lit("delete"))
+    return staged.select(
+        F.col("_bronze_key").alias("ticket_id"),
+        "_rule",
+        "_raw",
+        "_bronze_hash",
+        "_run_id",
+        F.current_timestamp().alias("_quarantined_at"),
+        op.alias("_op"),
+    )
+
+
+def only_changes(ops: DataFrame, target: DataFrame, key: str, compare: list[str]) -> DataFrame:
+    """Upserts that differ from ``target`` and deletes of keys that ``target`` holds."""
+    current = target.select(key, *compare)
+    upserts = ops.where("_op = 'upsert'").join(current, on=[key, *compare], how="left_anti")
+    deletes = ops.where("_op = 'delete'").join(current.select(key), on=key, how="left_semi")
+    return upserts.unionByName(deletes)
+
+
+def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: str, run_id: str) -> tables.MergeResult:
+    """Applies ``_op`` rows: deletes matched keys, upserts the rest (one MERGE, none if no rows).
+
+    The table is created (empty) when missing, so that it can be queried at once.
+
+    Example:
+        >>> merge_ops(spark, silver_ops(staged), TableRef("silver", "tickets", root), "ticket_id", "r1")  # doctest: +SKIP
+        MergeResult(table='silver.tickets', inserted=250, updated=3, deleted=2, version=4)
+    """
+    from delta.tables import DeltaTable
+
+    columns = [c for c in ops.columns if c != "_op"]
+    if not tables.exists(spark, table):
+        tables.create_if_missing(spark, table, ops.select(*columns))
+    if ops.isEmpty():
+        return tables.MergeResult(table.qualified, 0, 0, 0, None)
+    target = DeltaTable.forPath(spark, table.path)
+    before = int(target.history(1).select("version").first()["version"])  # type: ignore[index]
+    values: dict[str, str | Column] = {c: f"s.`{c}`" for c in columns}
+    conf_key = "spark.databricks.delta.commitInfo.userMetadata"
+    spark.conf.set(conf_key, json.dumps({"run_id": run_id, "step": STEP}, sort_keys=True))
+    try:
+        (
+            target.alias("t")
+            .merge(ops.alias("s"), f"t.`{key}` <=> s.`{key}`")
+            .whenMatchedDelete(condition="s._op = 'delete'")
+            .whenMatchedUpdate(condition="s._op = 'upsert'", set=values)
+            .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)
+            .execute()
+        )
+    finally:
+        spark.conf.unset(conf_key)
+    last = target.history(1).select("version", "operationMetrics").first()
+    if last is None or int(last["version"]) == before:
+        return tables.MergeResult(table.qualified, 0, 0, 0, None)
+    metrics = last["operationMetrics"] or {}
+    return tables.MergeResult(
+        table.qualified,
+        int(metrics.get("numTargetRowsInserted", 0)),
+        int(metrics.get("numTargetRowsUpdated", 0)),
+        int(metrics.get("numTargetRowsDeleted", 0)),
+        int(last["version"]),
+    )
+
+
+def build(spark: SparkSession, ctx: RunContext) -> StepResult:
+    """The ``silver_tickets`` step: clean the bronze changes since the last run into silver.
+
+    Example:
+        >>> build(spark, RunContext(load_config("local")))  # doctest: +SKIP
+        StepResult(step='silver_tickets', rows_read=300, rows_written=297, rows_quarantined=3, ...)
+    """
+    started = time.monotonic()
+    bronze = ctx.table("bronze", "tickets")
+    silver = ctx.table("silver", "tickets")
+    quarantine = ctx.table("silver", "tickets_quarantine")
+    state_table = ctx.table("ops", "cursors")
+    info = cursor_state.table_info(spark, bronze)
+    if info is None:
+        return StepResult(step=STEP, detail="bronze.tickets does not exist yet: run ingest_tickets first")
+    state = cursor_state.load(spark, state_table, WATERMARK)
+    since = _watermark(spark, state, info, silver)
+    if since is not None and since >= info.version:
+        return StepResult(step=STEP, seconds=time.monotonic() - started,
+                          detail=f"bronze.tickets unchanged since version {since}")
+    mappings = load_mappings(ctx.cfg.silver.tickets_mappings or None)
+    changes, how = _changes(spark, bronze.path, since, info.version)
+    with corrected_time_parser(spark):
+        staged = changes.transform(stage(mappings, ctx.run_id)).cache()
+        try:
+            counts = staged.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.sum(F.when(F.col("_deleted"), 1).otherwise(0)).alias("deleted"),
+                F.sum(F.when((~F.col("_deleted")) & F.col("_rule").isNotNull(), 1).otherwise(0)).alias("quarantined"),
+            ).first()
+            q_ops = quarantine_ops(staged)
+            if tables.exists(spark, quarantine):
+                q_ops = only_changes(q_ops, spark.read.format("delta").load(quarantine.path), "ticket_id",
+                                     ["_bronze_hash", "_rule"])
+            q_result = merge_ops(spark, q_ops, quarantine, "ticket_id", ctx.run_id)
+            s_ops = silver_ops(staged)
+            if tables.exists(spark, silver):
+                s_ops = only_changes(s_ops, spark.read.format("delta").load(silver.path), "ticket_id", ["_row_hash"])
+            s_result = merge_ops(spark, s_ops, silver, "ticket_id", ctx.run_id)
+        finally:
+            staged.unpersist()
+    cursor_state.save(spark, state_table, cursor_state.CursorState(
+        name=WATERMARK, value=str(info.version), table_id=info.table_id, table_version=info.version, run_id=ctx.run_id,
+    ))
+    read, quarantined = int(counts["read"] or 0), int(counts["quarantined"] or 0)  # type: ignore[index]
+    balance = _balance(spark, bronze, silver, quarantine, info.version)
+    versions = {r.table: r.version for r in (s_result, q_result) if r.version is not None}
+    return StepResult(
+        step=STEP,
+        rows_read=read,
+        rows_written=s_result.inserted,
+        rows_updated=s_result.updated,
+        rows_quarantined=quarantined,
+        rows_skipped=read - s_result.inserted - s_result.updated - quarantined,
+        versions=versions,
+        seconds=time.monotonic() - started,
+        detail=f"bronze versions {'0' if since is None else since + 1}..{info.version} ({how}); "
+        f"{int(counts['deleted'] or 0)} deleted at the source; removed from silver {s_result.deleted}; {balance}",  # type: ignore[index]
+    )
+
+
+def _watermark(
+    spark: SparkSession, state: cursor_state.CursorState | None, info: cursor_state.TableInfo, silver: tables.TableRef
+) -> int | None:
+    """The last bronze version silver processed; None to start from bronze's snapshot."""
+    if state is None or not state.value or not tables.exists(spark, silver):
+        return None
+    if state.table_id != info.table_id:
+        log.warning("silver.tickets: bronze.tickets was recreated (table id changed); rebuilding from its snapshot")
+        return None
+    return int(state.value)
+
+
+def _changes(spark: SparkSession, path: str, since: int | None, until: int) -> tuple[DataFrame, str]:
+    if since is None:
+        return bronze_snapshot(spark, path, until), "snapshot"
+    from pyspark.errors import AnalysisException
+
+    try:
+        changes = bronze_changes(spark, path, since, until)
+        changes.schema  # noqa: B018 - resolves the feed now, so an unavailable one falls back here
+    except AnalysisException as exc:
+        log.warning("bronze.tickets change data feed unavailable for versions %d..%d (%s); reading the snapshot",
+                    since + 1, until, str(exc).splitlines()[0][:200])
+        return bronze_snapshot(spark, path, until), "snapshot"
+    return changes, "change data feed"
+
+
+def _balance(
+    spark: SparkSession, bronze: tables.TableRef, silver: tables.TableRef, quarantine: tables.TableRef, version: int
+) -> str:
+    """``silver + quarantine == live bronze``, as text; a mismatch is logged as an error."""
+    live = bronze_snapshot(spark, bronze.path, version).where("NOT _deleted").count()
+    n_silver = tables.row_count(spark, silver)
+    n_quarantine = tables.row_count(spark, quarantine)
+    text = f"silver {n_silver} + quarantine {n_quarantine} = live bronze {live}"
+    if n_silver + n_quarantine != live:
+        log.error("silver.tickets does not reconcile with bronze.tickets: %s", text)
+        return text.replace(" = ", " != ")
+    return text

@@ -1,0 +1,96 @@
+"""Window and partition planning of the tickets extraction (pure functions, no Spark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from careplus_spark.errors import DataError, SchemaError
+from careplus_spark.sources import cursor_state
+from careplus_spark.sources import tickets_extract as ex
+
+
+def test_window_starts_lookback_before_the_cursor_in_the_cursor_text_form() -> None:
+    assert ex.window_start("2025-07-02 00:10:00.000250", 60) == "2025-07-01 23:10:00.000250"
+    assert ex.window_start("2025-07-02 00:10:00", 0) == "2025-07-02 00:10:00"
+    assert ex.window_start(None, 60) is None
+
+
+def test_a_cursor_that_is_no_timestamp_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="'TBD' is not a timestamp"):
+        ex.window_start("TBD", 60)
+
+
+def test_window_condition_is_inclusive_and_full_loads_keep_null_cursors() -> None:
+    window = ex.ExtractWindow("2025-07-01 09:00:00", "2025-07-02 10:00:00", 5)
+    assert ex.window_condition("updated_at", window, "mysql") == (
+        "`updated_at` >= '2025-07-01 09:00:00' AND `updated_at` <= '2025-07-02 10:00:00'"
+    )
+    full = ex.ExtractWindow(None, "2025-07-02 10:00:00", 5)
+    assert ex.window_condition("updated_at", full, "mysql") == (
+        "(`updated_at` <= '2025-07-02 10:00:00' OR `updated_at` IS NULL)"
+    )
+
+
+def test_range_predicates_cover_every_value_once() -> None:
+    assert ex.range_predicates("k", ["b", "m"], "mysql") == (
+        "`k` < 'b' OR `k` IS NULL",
+        "`k` >= 'b' AND `k` < 'm'",
+        "`k` >= 'm'",
+    )
+    assert ex.range_predicates("k", [], "mysql") == ("1=1",)
+
+
+def test_literals_are_escaped_per_dialect() -> None:
+    assert ex.literal("O'Brien\\x", "mysql") == "'O''Brien\\\\x'"
+    assert ex.literal("O'Brien\\x", "sqlite") == "'O''Brien\\x'"
+    assert ex.literal(42, "mysql") == "42"
+
+
+def test_cursor_boundaries_slice_the_window_evenly() -> None:
+    bounds = ex.cursor_boundaries("2025-07-01 00:00:00.000000", "2025-07-01 03:00:00.000000", 3)
+    assert bounds == ["2025-07-01 01:00:00.000000", "2025-07-01 02:00:00.000000"]
+    assert ex.cursor_boundaries("2025-07-01 00:00:00", "2025-07-01 00:00:00", 4) == []
+
+
+@pytest.mark.parametrize(("rows", "expected"), [(0, 1), (10, 1), (100_000, 2), (1_000_000, 4)])
+def test_partition_count_respects_the_minimum_rows_per_partition(rows: int, expected: int) -> None:
+    assert ex.partition_count(rows, 4, 50_000) == expected
+
+
+def test_drift_policies() -> None:
+    required = ("a", "b")
+    assert ex.drifted_columns(["a", "b", "new"], required, [], "add", "t") == ["new"]
+    assert ex.drifted_columns(["a", "b", "new", "old"], required, ["old"], "ignore", "t") == ["old"]
+    with pytest.raises(ex.SchemaDriftError, match=r"new source column\(s\) \['new'\]") as info:
+        ex.drifted_columns(["a", "b", "new"], required, [], "fail", "t")
+    assert isinstance(info.value, SchemaError)
+
+
+def test_missing_required_columns_are_named_with_the_present_ones() -> None:
+    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['b'\]; columns present: \['a', 'c'\]"):
+        ex.check_required(["a", "c"], ["a", "b"], "source table t")
+
+
+def info(version: int, table_id: str = "id-1", commits: tuple = ()) -> cursor_state.TableInfo:
+    return cursor_state.TableInfo(table_id, version, 1, {}, commits)
+
+
+def test_cursor_recovered_from_a_commit_newer_than_the_state_row() -> None:
+    state = cursor_state.CursorState("n", "2025-07-01 10:00:00", table_id="id-1", table_version=3, runs_since_reconcile=5)
+    meta = '{"cursor_name": "n", "cursor_value": "2025-07-02 10:00:00", "run_id": "r9"}'
+    target = info(4, commits=((4, meta), (3, None)))
+    committed = cursor_state.latest_commit_cursor(target, "n")
+    resolved = cursor_state.resolve(state, committed, target)
+    assert (resolved.value, resolved.table_version, resolved.runs_since_reconcile) == ("2025-07-02 10:00:00", 4, 5)
+
+
+def test_state_row_wins_when_it_is_at_or_past_the_commit() -> None:
+    state = cursor_state.CursorState("n", "2025-07-03 10:00:00", table_id="id-1", table_version=4)
+    committed = cursor_state.CursorState("n", "2025-07-02 10:00:00", table_version=4)
+    assert cursor_state.resolve(state, committed, info(4)) == state
+
+
+def test_state_row_of_a_recreated_table_is_ignored() -> None:
+    state = cursor_state.CursorState("n", "2025-07-03 10:00:00", table_id="old-id", table_version=9)
+    assert cursor_state.resolve(state, None, info(0, table_id="new-id")) is None
+    assert cursor_state.resolve(state, None, None) is None
