@@ -101,16 +101,19 @@ def metastore_dir(cfg: AppConfig) -> Path:
     """Where the local Derby metastore lives: configured, or ``<root>/_catalog``.
 
     A lakehouse on S3 with a local metastore gets a folder per root under
-    ``~/.cache/careplus/catalog`` unless one is configured.
+    ``~/.cache/careplus/catalog`` unless one is configured. Each Spark line gets its own
+    sub-folder (``spark-4.1``, ``spark-3.5``): their Derby versions cannot open each
+    other's databases; a run on either line registers the tables it writes.
     """
     configured = cfg.lakehouse.catalog.metastore_dir
     if configured:
-        return Path(configured).expanduser().absolute()
-    root = cfg.lakehouse.root
-    if is_local_path(root):
-        return Path(root.removeprefix("file:")) / "_catalog"
-    digest = hashlib.sha256(root.encode()).hexdigest()[:12]
-    return Path.home() / ".cache" / "careplus" / "catalog" / digest
+        base = Path(configured).expanduser().absolute()
+    elif is_local_path(cfg.lakehouse.root):
+        base = Path(cfg.lakehouse.root.removeprefix("file:")) / "_catalog"
+    else:
+        digest = hashlib.sha256(cfg.lakehouse.root.encode()).hexdigest()[:12]
+        base = Path.home() / ".cache" / "careplus" / "catalog" / digest
+    return base / f"spark-{jars.spark_line()}"
 
 
 def _catalog_conf(cfg: AppConfig) -> dict[str, str]:
