@@ -187,3 +187,34 @@ def row_count(spark: SparkSession, table: TableRef) -> int:
     if not exists(spark, table):
         return 0
     return int(spark.read.format("delta").load(table.path).count())
+
+
+def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) -> list[str]:
+    """Registers every Delta table found under ``<root>/<database>/`` that the catalog lacks.
+
+    A new metastore (another Spark line, a fresh machine, the Glue catalog) thus sees the
+    lakehouse's tables by name without waiting for a run that writes them.
+
+    Returns:
+        The qualified names registered by this call.
+    """
+    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
+    conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+    registered = []
+    for database in databases:
+        folder = jvm.org.apache.hadoop.fs.Path(f"{root}/{database}")
+        try:
+            fs = folder.getFileSystem(conf)
+            if not fs.exists(folder):
+                continue
+            children = [s.getPath().getName() for s in fs.listStatus(folder) if s.isDirectory()]
+        except Exception:  # noqa: BLE001 - an unreachable root is reported by the step that needs it
+            return registered
+        for name in sorted(children):
+            ref = TableRef(database, name, root)
+            if name.startswith(("_", ".")) or spark.catalog.tableExists(ref.qualified):
+                continue
+            if exists(spark, ref):
+                register(spark, ref)
+                registered.append(ref.qualified)
+    return registered

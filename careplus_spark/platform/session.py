@@ -197,4 +197,7 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
     for database in DATABASES:
         location = f"{cfg.lakehouse.root}/{database}".replace("'", "''")
         session.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{location}'")
+    from careplus_spark.tables import register_existing
+
+    register_existing(session, cfg.lakehouse.root, DATABASES)
     return session
