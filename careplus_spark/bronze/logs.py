@@ -186,7 +186,7 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     rows = to_bronze(read_log_blocks(spark, paths), ctx.run_id)
     versions = {bronze.qualified: replace_files(spark, rows, bronze, paths, ctx.run_id, [PARTITION], BRONZE_PROPERTIES)}
     counts = per_file_counts(spark, bronze, ctx.run_id)
-    versions[f"bronze.logs_quarantine"] = quarantine(spark, ctx, paths)
+    versions["bronze.logs_quarantine"] = quarantine(spark, ctx, paths)
     recorded = file_ledger.record(spark, ledger, files, counts, ctx.run_id)
     if recorded.version is not None:
         versions[ledger.qualified] = recorded.version
