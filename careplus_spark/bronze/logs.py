@@ -37,27 +37,13 @@ from careplus_spark import tables
 from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.sources import file_ledger
 from careplus_spark.sources.files import SourceFile, list_files
-from careplus_spark.sources.log_reader import read_log_blocks
+from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-FIELDS = (
-    "ts",
-    "level",
-    "service",
-    "ticket_id",
-    "session_id",
-    "ip",
-    "response_time",
-    "cpu",
-    "event_type",
-    "error",
-    "user_agent",
-    "message",
-    "debug",
-    "trace_id",
-)
+#: The SPEC fields as the reader returns them (raw strings).
+FIELDS = tuple(FIELD_COLUMNS)
 PARTITION = "log_date"
 #: Columns with file statistics: the lineage columns that queries on bronze.logs filter
 #: on (``replaceWhere`` on ``_source_file``, this run's rows, malformed rows).
