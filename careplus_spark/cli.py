@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("jobs", nargs="*", help="job names, e.g. ingest_tickets ingest_logs (default: all)")
     run.add_argument("--reprocess", action="append", default=[], metavar="PATH", help="re-read these log files/prefixes")
     run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
 
     demo = command("demo", "generate data and run the whole pipeline on the embedded default", _cmd_demo)
     demo.add_argument("--fresh", action="store_true", help="delete the local lakehouse and data first")
@@ -169,7 +170,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     resolve(args.jobs)  # unknown job names fail before Spark starts
     spark = _session(cfg, "run")
-    ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since)
+    ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since, full_refresh=args.full_refresh)
     _say(f"run {ctx.run_id} ({cfg.env})")
     run_steps(spark, ctx, args.jobs, progress=_say)
     return 0

@@ -27,6 +27,8 @@ class RunContext:
     reprocess: tuple[str, ...] = ()
     #: log files modified on or after this date are read again
     since: dt.date | None = None
+    #: gold is rebuilt from the whole of silver instead of this run's silver changes
+    full_refresh: bool = False
 
     def table(self, database: str, name: str) -> TableRef:
         """A table of this lakehouse."""

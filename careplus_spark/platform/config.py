@@ -130,6 +130,24 @@ class SilverConfig:
 
 
 @dataclass(frozen=True)
+class GoldConfig:
+    """Gold settings: SLA targets (hours to resolve) per canonical priority.
+
+    A ticket breaches its SLA when it is resolved later than its priority's target, or is
+    still open past it. A priority with no target (or NULL) never counts as a breach.
+    """
+
+    sla_hours: dict[str, float] = field(default_factory=lambda: {"High": 4.0, "Medium": 24.0, "Low": 72.0})
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Data-quality rules; ``rules_dir`` empty means the packaged rule files."""
+
+    rules_dir: str = ""
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The whole validated configuration; ``env`` and ``files`` say where it came from."""
 
@@ -139,6 +157,8 @@ class AppConfig:
     s3: S3Config = field(default_factory=S3Config)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
+    gold: GoldConfig = field(default_factory=GoldConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     env: str = "local"
     files: tuple[str, ...] = ()
 
