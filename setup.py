@@ -30,7 +30,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["careplus_spark", "careplus_spark.*"]),
-    package_data={"careplus_spark": ["py.typed", "jvm/*.jar", "platform/*.properties", "silver/mappings/*.yaml"]},
+    package_data={"careplus_spark": ["py.typed", "jvm/*.jar", "platform/*.properties", "silver/mappings/*.yaml", "quality/rules/*.yaml"]},
     include_package_data=False,
     cmdclass={"build_py": BuildWithConf},
     # Primary line: pyspark 4.1.1 + delta-spark 4.2.0 (Glue 6.0). The Spark 3.5 line

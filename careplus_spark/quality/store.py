@@ -1,0 +1,208 @@
+"""Where rule outcomes are kept: ``gold.quarantine`` and ``ops.dq_results``.
+
+``gold.quarantine`` holds the rows of every checked table that break a blocking rule, one
+row per distinct blocked row:
+
+========================  ==============  ===============================================
+column                    type            meaning
+========================  ==============  ===============================================
+``table``                 STRING          the checked table, e.g. ``gold.fct_tickets``
+``row_key``               STRING          the key columns as JSON, e.g. ``{"ticket_id":"T1"}``
+``row_hash``              STRING          SHA-256 of ``row``: tells apart rows sharing a key
+``rules``                 ARRAY<STRING>   the blocking rules the row breaks, in file order
+``row``                   STRING          the whole row as JSON (NULL fields kept)
+``occurrences``           BIGINT          how many identical candidate rows it stands for
+``run_id``                STRING          the run that (last) quarantined it
+``quarantined_at``        TIMESTAMP       when
+========================  ==============  ===============================================
+
+It is MERGEd on (``table``, ``row_key``, ``row_hash``): this run's blocked rows are
+inserted, or updated when their rules or occurrences changed (unchanged rows are not
+rewritten, so a re-run with the same input writes no new version); rows of the table in
+scope (whose key was checked in this run, or listed as removed upstream; in full mode:
+all the table's rows) that are not blocked now are deleted.
+
+``ops.dq_results`` gets one row per rule per check run: ``run_id, table, rule, check,
+severity, checked, failed (BIGINT), recorded_at`` (also when nothing failed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType, TimestampType
+
+from careplus_spark import tables
+from careplus_spark.quality.checks import BLOCKED, failure_columns
+from careplus_spark.quality.ruleset import TableRules
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+QUARANTINE_SCHEMA = StructType(
+    [
+        StructField("table", StringType(), False),
+        StructField("row_key", StringType(), False),
+        StructField("row_hash", StringType(), False),
+        StructField("rules", ArrayType(StringType(), False), False),
+        StructField("row", StringType(), False),
+        StructField("occurrences", LongType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("quarantined_at", TimestampType(), False),
+    ]
+)
+RESULTS_SCHEMA = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("table", StringType(), False),
+        StructField("rule", StringType(), False),
+        StructField("check", StringType(), False),
+        StructField("severity", StringType(), False),
+        StructField("checked", LongType(), False),
+        StructField("failed", LongType(), False),
+        StructField("recorded_at", TimestampType(), False),
+    ]
+)
+_JSON = {"ignoreNullFields": "false"}
+_COMPARED = ["row_key", "row_hash", "rules", "occurrences"]
+
+
+def row_key(key: Sequence[str]) -> Column:
+    """The key columns as JSON text, NULLs kept: ``{"ticket_id":"T1"}``."""
+    return F.to_json(F.struct(*[F.col(f"`{c}`") for c in key]), _JSON)
+
+
+def row_json(columns: Sequence[str]) -> Column:
+    """The whole row as JSON text, NULLs kept."""
+    return F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns]), _JSON)
+
+
+def blocked_rows(flagged: DataFrame, rules: TableRules, columns: Sequence[str], run_id: str) -> DataFrame:
+    """Quarantine rows (:data:`QUARANTINE_SCHEMA`) for the flagged rows breaking a blocking rule."""
+    names = [
+        F.when(F.col(flag), F.lit(rule.name))
+        for flag, rule in zip(failure_columns(rules), rules.rules, strict=True)
+        if rule.blocking
+    ]
+    rows = flagged.where(F.col(BLOCKED)).select(
+        row_key(rules.key).alias("row_key"),
+        row_json(columns).alias("row"),
+        F.array_compact(F.array(*names)).alias("rules") if names else F.array().cast("array<string>").alias("rules"),
+    )
+    grouped = rows.groupBy("row_key", "row").agg(F.first("rules").alias("rules"), F.count(F.lit(1)).alias("occurrences"))
+    return grouped.select(
+        F.lit(rules.table).alias("table"),
+        "row_key",
+        F.sha2("row", 256).alias("row_hash"),
+        "rules",
+        "row",
+        "occurrences",
+        F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )
+
+
+def quarantine_changes(blocked: DataFrame, current: DataFrame, scope: DataFrame | None) -> DataFrame:
+    """The MERGE source: blocked rows new or changed (``_op`` upsert), stale rows (``_op`` delete).
+
+    Args:
+        blocked: this run's quarantine rows of one table (:func:`blocked_rows`).
+        current: the quarantine's rows of the same table.
+        scope: one column ``row_key``: the keys whose stale rows may be deleted; None: all.
+    """
+    upserts = blocked.join(current.select(*_COMPARED), on=_COMPARED, how="left_anti").withColumn("_op", F.lit("upsert"))
+    stale = current.select("table", "row_key", "row_hash").join(
+        blocked.select("row_key", "row_hash"), on=["row_key", "row_hash"], how="left_anti"
+    )
+    if scope is not None:
+        stale = stale.join(scope, on="row_key", how="left_semi")
+    deletes = stale.select(
+        *[F.col(f.name) if f.name in stale.columns else F.lit(None).cast(f.dataType).alias(f.name) for f in QUARANTINE_SCHEMA],
+        F.lit("delete").alias("_op"),
+    )
+    return upserts.unionByName(deletes)
+
+
+def merge_quarantine(
+    spark: SparkSession, changes: DataFrame, target_ref: tables.TableRef, table: str, run_id: str
+) -> tables.MergeResult:
+    """Applies :func:`quarantine_changes` to the quarantine in one MERGE (none when empty).
+
+    Example:
+        >>> merge_quarantine(spark, changes, ctx.table("gold", "quarantine"), "gold.fct_tickets", "r1")  # doctest: +SKIP
+        MergeResult(table='gold.quarantine', inserted=2, updated=0, deleted=1, version=5)
+    """
+    from delta.tables import DeltaTable
+
+    if changes.isEmpty():
+        return tables.MergeResult(target_ref.qualified, 0, 0, 0, None)
+    target = DeltaTable.forPath(spark, target_ref.path)
+    before = _version(target)
+    values: dict[str, str | Column] = {f"`{f.name}`": f"s.`{f.name}`" for f in QUARANTINE_SCHEMA}
+    condition = (
+        f"t.`table` = '{table}' AND t.`table` = s.`table` AND t.row_key = s.row_key AND t.row_hash = s.row_hash"
+    )
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    spark.conf.set(key, json.dumps({"run_id": run_id, "step": "quality", "table": table}, sort_keys=True))
+    try:
+        (
+            target.alias("t")
+            .merge(changes.alias("s"), condition)
+            .whenMatchedDelete(condition="s._op = 'delete'")
+            .whenMatchedUpdate(condition="s._op = 'upsert'", set=values)
+            .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)
+            .execute()
+        )
+    finally:
+        spark.conf.unset(key)
+    last = target.history(1).select("version", "operationMetrics").first()
+    if last is None or int(last["version"]) == before:
+        return tables.MergeResult(target_ref.qualified, 0, 0, 0, None)
+    metrics = last["operationMetrics"] or {}
+    return tables.MergeResult(
+        target_ref.qualified,
+        int(metrics.get("numTargetRowsInserted", 0)),
+        int(metrics.get("numTargetRowsUpdated", 0)),
+        int(metrics.get("numTargetRowsDeleted", 0)),
+        int(last["version"]),
+    )
+
+
+def current_quarantine(spark: SparkSession, target_ref: tables.TableRef, table: str) -> DataFrame:
+    """The quarantine's rows of ``table``; the quarantine is created (empty) when missing."""
+    if not tables.exists(spark, target_ref):
+        tables.create_if_missing(spark, target_ref, spark.createDataFrame([], QUARANTINE_SCHEMA))
+    return spark.read.format("delta").load(target_ref.path).where(F.col("table") == F.lit(table))
+
+
+def append_results(
+    spark: SparkSession, target_ref: tables.TableRef, rows: Sequence[tuple[str, str, str, str, int, int]], run_id: str
+) -> int | None:
+    """Appends ``(table, rule, check, severity, checked, failed)`` rows to ``ops.dq_results``.
+
+    Returns:
+        The Delta version written, None when there was nothing to append.
+
+    Example:
+        >>> append_results(spark, ctx.table("ops", "dq_results"), [("gold.t", "r", "unique", "block", 9, 0)], "r1")  # doctest: +SKIP
+        3
+    """
+    if not rows:
+        return None
+    tables.create_if_missing(spark, target_ref, spark.createDataFrame([], RESULTS_SCHEMA))
+    data = [(run_id, *row) for row in rows]
+    schema = StructType(RESULTS_SCHEMA.fields[:-1])
+    df = spark.createDataFrame(data, schema).withColumn("recorded_at", F.current_timestamp())
+    meta = json.dumps({"run_id": run_id, "step": "quality", "table": rows[0][0]}, sort_keys=True)
+    df.write.format("delta").mode("append").option("userMetadata", meta).save(target_ref.path)
+    from delta.tables import DeltaTable
+
+    return _version(DeltaTable.forPath(spark, target_ref.path))
+
+
+def _version(target: object) -> int:
+    row = target.history(1).select("version").first()  # type: ignore[attr-defined]
+    return int(row["version"]) if row else -1
