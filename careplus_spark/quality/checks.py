@@ -133,12 +133,13 @@ def _outside(col: Column, rule: Rule, data_type: object) -> Column:
 def _check_regex(df: DataFrame, rules: TableRules, rule: Rule) -> None:
     """Compiles the pattern with the JVM's own regex engine, which Spark uses."""
     from py4j.protocol import Py4JJavaError
+    from pyspark.errors import IllegalArgumentException
 
     jvm = df.sparkSession._jvm  # noqa: SLF001 - Java's regex syntax is only checkable in the JVM
     try:
         jvm.java.util.regex.Pattern.compile(rule.regex)  # type: ignore[union-attr]
-    except Py4JJavaError as exc:
-        detail = str(exc.java_exception.getMessage()).splitlines()[0]
+    except (IllegalArgumentException, Py4JJavaError) as exc:
+        detail = str(exc).strip().splitlines()[0]
         raise ConfigError(
             f"{rules.source}: rule {rule.name!r} of {rules.table}: invalid Java regex {rule.regex!r}: {detail}"
         ) from None
