@@ -242,6 +242,32 @@ def test_crlf_bom_and_delimiter_variants(spark: Any) -> None:
     assert last[-1][2].endswith("TraceID=4f1c2a9be0d34c1f"), "no line end after the last line"
 
 
+@pytest.mark.parametrize("split", [None, 7, 64])
+def test_dashes_inside_a_line_do_not_split_a_block(spark: Any, tmp_path: Path, split: int | None) -> None:
+    """Only a line that is ``---`` ends a block; ``---`` inside a line is text.
+
+    The garbage block is the one of the 10M-event benchmark data (seed 7, file
+    ``app-2025-07-07-2.log``) where a naive ``text.split("---")`` finds one block more than
+    the generator wrote: it cuts that block in two.
+    """
+    good = (LOGS / "clean.log").read_bytes().split(b"---\n")[0]
+    dashed = good.replace(b'Message="', b'Message="a---b --- ', 1)
+    garbage = (
+        b"ORm+'$a+7-Ne\\b,Ck34K;s\n"
+        b"o=P1Wd&$m6~Dss|S'!vWv) 'T)N+l;.j `ag---Xx_639 ]d hu\n"
+        b"ka@c )4`p9)yjR X}@lDpRL4!<= 2K'~vjA}_-AVw4mpsUT:\n"
+        b"PC us(q;*F( W=\"rl BaVlHiK`!cf/x@puIZ\n"
+    )
+    path = tmp_path / "dashes.log"
+    path.write_bytes(good + b"---\n" + garbage + b"---\n" + dashed + b"---\n" + good + b"--- x\n" + good)
+    rows = reader_rows(spark, [path], max_split_bytes=split)
+    assert [r[-1] for r in rows] == [None, "garbage", None, "extra_line: expected 6 lines, found 13"]
+    assert rows[1][2] == garbage.decode() and rows[2][COLUMNS.index("message")].startswith("a---b --- ")
+    assert_same_rows(rows, reference_rows(spark, [path]))
+    naive = [part for part in path.read_text(encoding="utf-8").split("---") if part.strip()]
+    assert len(naive) == len(rows) + 4, "the naive split cuts the garbage block, the message and the '--- x' line"
+
+
 def test_non_ascii_text_is_decoded(spark: Any) -> None:
     rows = reader_rows(spark, [LOGS / "non_ascii.log"])
     fields = dict(zip(COLUMNS, rows[0]))
