@@ -10,7 +10,9 @@ from careplus_spark.bronze import logs as bronze_logs
 from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.errors import ConfigError
+from careplus_spark.gold import refresh as gold
 from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.pipeline.ledger import RunLedger
 from careplus_spark.silver import logs as silver_logs
 from careplus_spark.silver import tickets as silver_tickets
 
@@ -26,6 +28,10 @@ STEPS: dict[str, Step] = {
     "reconcile_tickets": bronze_reconcile.reconcile,
     "silver_tickets": silver_tickets.build,
     "silver_logs": silver_logs.build,
+    "gold_tickets": gold.gold_tickets,
+    "gold_logs": gold.gold_logs,
+    "gold_summary": gold.gold_summary,
+    "gold_kpis": gold.gold_kpis,
 }
 
 #: Steps that run only when named: ingest_tickets reconciles deletes on its own schedule
@@ -36,6 +42,7 @@ ON_DEMAND: tuple[str, ...] = ("reconcile_tickets",)
 GROUPS: dict[str, tuple[str, ...]] = {
     "bronze": ("ingest_tickets", "ingest_logs"),
     "silver": ("silver_tickets", "silver_logs"),
+    "gold": ("gold_tickets", "gold_logs", "gold_summary", "gold_kpis"),
     "all": tuple(s for s in STEPS if s not in ON_DEMAND),
 }
 
@@ -63,14 +70,20 @@ def run_steps(
     names: Sequence[str],
     progress: Callable[[str], None] | None = None,
 ) -> list[StepResult]:
-    """Runs the selected steps in pipeline order and returns their results."""
+    """Runs the selected steps in pipeline order and returns their results.
+
+    Each step is recorded in the run ledger ``ops.runs`` (running, then succeeded or
+    failed); a failing step is recorded with its error and its exception is re-raised,
+    so the later steps do not run.
+    """
     selected = resolve(names)
+    ledger = RunLedger(spark, ctx)
     results = []
     for index, name in enumerate(selected, start=1):
         if progress:
             progress(f"[{index}/{len(selected)}] {name} ...")
         started = time.monotonic()
-        result = STEPS[name](spark, ctx)
+        result = ledger.run(name, STEPS[name])
         if progress:
             progress(
                 f"[{index}/{len(selected)}] {name}: read {result.rows_read}, written {result.rows_written}, "

@@ -133,8 +133,9 @@ class SilverConfig:
 class GoldConfig:
     """Gold settings: SLA targets (hours to resolve) per canonical priority.
 
-    A ticket breaches its SLA when it is resolved later than its priority's target, or is
-    still open past it. A priority with no target (or NULL) never counts as a breach.
+    A resolved ticket breaches its SLA when its resolution took longer than its priority's
+    target; an open ticket has no verdict yet (NULL), so gold depends on the data only, not
+    on the clock. A priority without a target (or NULL) has no verdict either.
     """
 
     sla_hours: dict[str, float] = field(default_factory=lambda: {"High": 4.0, "Medium": 24.0, "Low": 72.0})

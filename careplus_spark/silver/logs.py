@@ -123,6 +123,7 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
             silver,
             keys=["event_id", PARTITION],
             partition_by=[PARTITION],
+            properties={"delta.enableChangeDataFeed": "true"},  # tells gold which days changed
             update_condition="s._occurrences <> t._occurrences OR s._source_file <> t._source_file OR s._offset <> t._offset",
             target_filter=days_filter(f"t.{PARTITION}", days),
             delete_unmatched=days_filter(f"t.{PARTITION}", days),

@@ -168,7 +168,8 @@ def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: 
 
     columns = [c for c in ops.columns if c != "_op"]
     if not tables.exists(spark, table):
-        tables.create_if_missing(spark, table, ops.select(*columns))
+        # the change data feed tells gold which tickets changed
+        tables.create_if_missing(spark, table, ops.select(*columns), properties={"delta.enableChangeDataFeed": "true"})
     if ops.isEmpty():
         return tables.MergeResult(table.qualified, 0, 0, 0, None)
     target = DeltaTable.forPath(spark, table.path)
