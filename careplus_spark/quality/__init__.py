@@ -4,7 +4,7 @@
   and their strict loading, no Spark needed.
 - :mod:`~careplus_spark.quality.checks`: rules as failure columns (and their NULL semantics).
 - :mod:`~careplus_spark.quality.store`: ``gold.quarantine`` and ``ops.dq_results``.
-- :mod:`~careplus_spark.quality.enforce`: :func:`enforce`, the one call a step makes.
+- :mod:`~careplus_spark.quality.engine`: :func:`enforce`, the one call a step makes.
 
 A rule file (adding a table's rules is adding its file)::
 
@@ -35,7 +35,7 @@ Example:
     ...     tables.upsert(spark, outcome.passed, ctx.table("gold", "fct_tickets"), keys=list(rules.key))
 """
 
-from careplus_spark.quality.enforce import Outcome, RuleCount, enforce
+from careplus_spark.quality.engine import Outcome, RuleCount, enforce
 from careplus_spark.quality.ruleset import Reference, Rule, TableRules, load_rules, rule_files
 
 __all__ = ["Outcome", "Reference", "Rule", "RuleCount", "TableRules", "enforce", "load_rules", "rule_files"]
