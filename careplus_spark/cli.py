@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("-e", "--execute", help="statement(s) to run; without it, read them from stdin")
     sql.add_argument("--limit", type=int, default=50, help="rows shown per result")
 
-    command("status", "tables, versions and row counts", _cmd_status)
+    status = command("status", "last runs, tables (versions, rows), cursors and the log-files ledger", _cmd_status)
+    status.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown (default: 10)")
     return parser
 
 
@@ -199,11 +200,12 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.report import format_table, table_summary
-    from careplus_spark.pipeline.status import lakehouse_tables
+    from careplus_spark.errors import ConfigError
+    from careplus_spark.pipeline.status import render
 
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, found {args.runs}")
     cfg = _config(args)
     spark = _session(cfg, "status")
-    rows = table_summary(spark, lakehouse_tables(spark, cfg))
-    print(format_table(["table", "rows", "version"], rows))
+    print(render(spark, cfg, runs=args.runs))
     return 0

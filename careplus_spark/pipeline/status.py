@@ -1,9 +1,19 @@
-"""What the lakehouse holds: its tables by database."""
+"""What the lakehouse holds and how its runs went: ``careplus status`` on one screen.
+
+Sections: the last runs from the run ledger ``ops.runs`` (one line per step, grouped
+by run, with the error of a failed step), every table's version, row count and last
+commit time, the incremental cursors (``ops.cursors``) and the log-files ledger
+(``ops.log_files``). Every section says so when its table does not exist yet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from careplus_spark import tables
+from careplus_spark.pipeline.report import format_table, table_status
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.platform.session import DATABASES
 from careplus_spark.tables import TableRef
@@ -11,11 +21,203 @@ from careplus_spark.tables import TableRef
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+#: Timestamps are formatted by Spark in the session time zone (UTC), not by Python.
+_TIME = "yyyy-MM-dd HH:mm:ss"
+#: Lines of a failed step's error shown under the runs table.
+ERROR_LINES = 3
+#: Files listed when the ledger holds files that are not ``ingested``.
+FILES_LISTED = 10
+
+RUN_HEADERS = ("run", "env", "job", "status", "started", "read", "written", "updated", "quarantined", "skipped",
+               "seconds", "versions")
+
 
 def lakehouse_tables(spark: SparkSession, cfg: AppConfig) -> list[TableRef]:
     """Every table registered in the lakehouse databases, in layer order."""
-    refs = []
+    refs: list[TableRef] = []
     for database in DATABASES:
         names = sorted(row.tableName for row in spark.sql(f"SHOW TABLES IN {database}").collect() if not row.isTemporary)
         refs.extend(TableRef(database, name, cfg.lakehouse.root) for name in names)
     return refs
+
+
+def recent_runs(spark: SparkSession, runs: TableRef, limit: int) -> list[dict[str, object]]:
+    """The ledger rows of the last ``limit`` runs, newest run first, its steps in order.
+
+    Returns:
+        One dict per step (the ``ops.runs`` columns, timestamps as UTC text); empty when
+        there is no ledger yet.
+    """
+    if not tables.exists(spark, runs):
+        return []
+    from pyspark.sql import functions as F
+
+    ledger = spark.read.format("delta").load(runs.path)
+    latest = (
+        ledger.groupBy("run_id")
+        .agg(F.min("started_at").alias("run_started"))
+        .orderBy(F.desc("run_started"), F.desc("run_id"))
+        .limit(limit)
+    )
+    rows = (
+        ledger.join(F.broadcast(latest), "run_id")
+        .orderBy(F.desc("run_started"), F.desc("run_id"), "started_at")
+        .withColumn("started_at", F.date_format("started_at", _TIME))
+        .withColumn("ended_at", F.date_format("ended_at", _TIME))
+        .drop("run_started")
+        .collect()
+    )
+    return [row.asDict() for row in rows]
+
+
+def format_runs(steps: Sequence[Mapping[str, object]]) -> str:
+    """The runs table (run id and env on the first line of each run) and the errors below it.
+
+    Example:
+        >>> print(format_runs([{"run_id": "r1", "env": "local", "job": "ingest_logs", "status": "failed",
+        ...     "started_at": "2025-07-01 02:00:00", "rows_read": 0, "rows_written": 0, "rows_updated": 0,
+        ...     "rows_quarantined": 0, "rows_skipped": 0, "seconds": 1.0, "versions": {},
+        ...     "error": "DataError: no files"}]))  # doctest: +NORMALIZE_WHITESPACE
+        run  env    job          status  started              read  written  updated  quarantined  skipped  seconds  versions
+        ---  -----  -----------  ------  -------------------  ----  -------  -------  -----------  -------  -------  --------
+        r1   local  ingest_logs  failed  2025-07-01 02:00:00     0        0        0            0        0     1.00
+        <BLANKLINE>
+        errors:
+          r1 ingest_logs: DataError: no files
+    """
+    if not steps:
+        return "no runs yet"
+    lines: list[tuple[object, ...]] = []
+    errors: list[str] = []
+    previous = None
+    for step in steps:
+        first = step["run_id"] != previous
+        previous = step["run_id"]
+        seconds = step.get("seconds")
+        versions = step.get("versions") or {}
+        lines.append((
+            step["run_id"] if first else "",
+            step["env"] if first else "",
+            step["job"],
+            step["status"],
+            step["started_at"],
+            step["rows_read"],
+            step["rows_written"],
+            step["rows_updated"],
+            step["rows_quarantined"],
+            step["rows_skipped"],
+            float(seconds) if seconds is not None else 0.0,  # type: ignore[arg-type]
+            ", ".join(f"{name}@{version}" for name, version in sorted(versions.items())),  # type: ignore[attr-defined]
+        ))
+        if step.get("error"):
+            text = str(step["error"]).splitlines()[:ERROR_LINES]
+            errors.append(f"  {step['run_id']} {step['job']}: " + "\n    ".join(text))
+    table = format_table(RUN_HEADERS, lines)
+    return table + ("\n\nerrors:\n" + "\n".join(errors) if errors else "")
+
+
+def cursor_rows(spark: SparkSession, cursors: TableRef) -> list[tuple[object, ...]]:
+    """(name, value, table version, run id, recorded at) of every cursor, by name."""
+    if not tables.exists(spark, cursors):
+        return []
+    from pyspark.sql import functions as F
+
+    df = spark.read.format("delta").load(cursors.path)
+    rows = df.select("name", "value", "table_version", "run_id", F.date_format("recorded_at", _TIME)).orderBy("name")
+    return [tuple(r) for r in rows.collect()]
+
+
+@dataclass(frozen=True)
+class FilesSummary:
+    """What the log-files ledger holds.
+
+    Attributes:
+        by_status: (status, files, blocks, parsed, quarantined) per status.
+        last: (path, ingested at, run id) of the latest ingested file, None when none.
+        not_ingested: (status, path, run id) of files whose status is not ``ingested``.
+        with_quarantine: files that had at least one quarantined block.
+    """
+
+    by_status: tuple[tuple[str, int, int, int, int], ...]
+    last: tuple[str, str, str] | None
+    not_ingested: tuple[tuple[str, str, str], ...]
+    with_quarantine: int
+
+
+def files_summary(spark: SparkSession, ledger: TableRef) -> FilesSummary | None:
+    """Counts of ``ops.log_files`` by status and its latest file; None before the first ingest."""
+    if not tables.exists(spark, ledger):
+        return None
+    from pyspark.sql import functions as F
+
+    df = spark.read.format("delta").load(ledger.path)
+    grouped = (
+        df.groupBy("status")
+        .agg(F.count("*"), F.sum("blocks"), F.sum("parsed"), F.sum("quarantined"), F.count_if(F.col("quarantined") > 0))
+        .orderBy("status")
+        .collect()
+    )
+    last = df.orderBy(F.desc("ingested_at"), F.desc("path")).select(
+        "path", F.date_format("ingested_at", _TIME), "run_id").first()
+    others = df.where("status <> 'ingested'").orderBy("path").select("status", "path", "run_id").limit(FILES_LISTED)
+    return FilesSummary(
+        by_status=tuple((r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in grouped),
+        last=tuple(last) if last is not None else None,  # type: ignore[arg-type]
+        not_ingested=tuple(tuple(r) for r in others.collect()),  # type: ignore[misc]
+        with_quarantine=sum(int(r[5]) for r in grouped),
+    )
+
+
+def format_files(summary: FilesSummary | None) -> str:
+    """The files-ledger section: a table by status, the latest file, the files not ingested."""
+    if summary is None or not summary.by_status:
+        return "no log files ingested yet"
+    files = sum(s[1] for s in summary.by_status)
+    blocks = sum(s[2] for s in summary.by_status)
+    parts = [
+        format_table(["status", "files", "blocks", "parsed", "quarantined"], summary.by_status),
+        f"{files:,} file(s), {blocks:,} block(s); {summary.with_quarantine:,} file(s) with quarantined blocks",
+    ]
+    if summary.last is not None:
+        path, at, run_id = summary.last
+        parts.append(f"last ingested: {path} at {at} (run {run_id})")
+    if summary.not_ingested:
+        parts.append("not ingested:\n" + format_table(["status", "path", "run"], summary.not_ingested))
+    return "\n".join(parts)
+
+
+def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
+    """The whole ``careplus status`` screen for a lakehouse.
+
+    Example:
+        >>> print(render(spark, cfg, runs=5))  # doctest: +SKIP
+        CarePlus status (local): lakehouse ./lakehouse
+        ...
+    """
+    root = cfg.lakehouse.root
+    table_lines = table_status(spark, lakehouse_tables(spark, cfg))
+    cursors = cursor_rows(spark, TableRef("ops", "cursors", root))
+    sections = [
+        f"CarePlus status ({cfg.env}): lakehouse {root}",
+        f"== runs (last {runs}) ==\n" + format_runs(recent_runs(spark, TableRef("ops", "runs", root), runs)),
+        "== tables ==\n" + (
+            format_table(["table", "rows", "version", "last modified (UTC)"],
+                         [(n, c, v, _utc_text(t)) for n, c, v, t in table_lines])
+            if table_lines else "no tables yet"
+        ),
+        "== cursors ==\n" + (
+            format_table(["name", "value", "table version", "run", "recorded at (UTC)"], cursors)
+            if cursors else "no cursors yet"
+        ),
+        "== log files ==\n" + format_files(files_summary(spark, TableRef("ops", "log_files", root))),
+    ]
+    return "\n\n".join(sections)
+
+
+def _utc_text(value: object) -> str:
+    """A collected timestamp as UTC text (Python gives naive local time for Spark timestamps)."""
+    import datetime as dt
+
+    if not isinstance(value, dt.datetime):
+        return "" if value is None else str(value)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
