@@ -139,6 +139,7 @@ def read_log_blocks(
     paths: Sequence[str],
     max_split_bytes: int | None = None,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    counts_key: str | None = None,
 ) -> DataFrame:
     """Reads log files as one row per block (good or malformed); see the module doc.
 
@@ -157,6 +158,9 @@ def read_log_blocks(
         max_split_bytes: split size of plain files; ``None`` derives it from
             ``spark.sql.files.maxPartitionBytes`` (128 MB), evened out over the cores.
         max_block_bytes: blocks larger than this are returned as ``oversized``.
+        counts_key: when given, the tasks that read the rows also count blocks per file,
+            for :func:`take_block_counts` with the same key after the action (e.g. the
+            write) that consumed them; a key is for one action.
 
     Returns:
         The blocks as a DataFrame of the columns in :data:`COLUMNS`.
@@ -180,6 +184,8 @@ def read_log_blocks(
     )
     if max_split_bytes is not None:
         reader = reader.option("maxSplitBytes", str(max_split_bytes))
+    if counts_key is not None:
+        reader = reader.option("countsKey", counts_key)
     try:
         return reader.load()
     except Exception as exc:  # the JVM error class differs between Spark lines
@@ -194,6 +200,35 @@ def read_log_blocks(
                 f"`careplus setup` (or build_reader_jar({line!r})) and add {jar} to spark.jars"
             ) from exc
         raise
+
+
+def take_block_counts(spark: SparkSession, key: str) -> dict[str, tuple[int, int | None]] | None:
+    """Blocks and malformed blocks per file counted by the tasks of a read with ``counts_key``.
+
+    The reader's tasks count the blocks of every chunk they read to its end and Spark
+    gathers the counts of successful task attempts on the driver (an accumulator): no pass
+    over the rows is needed. A plan executed twice counts twice: check the total against
+    the rows the action wrote (see ``bronze.logs``). Calling it forgets the key.
+
+    Returns:
+        ``{source_file: (blocks, malformed)}`` for the files that gave a block or an empty
+        read (``malformed`` is None when ``parse_error`` was not read); files without a
+        chunk (empty files) are missing. None when no read with the key was executed.
+    """
+    jvm = spark._jvm  # noqa: SLF001 - py4j gateway to the reader's classes
+    if jvm is None:
+        raise RuntimeError("take_block_counts needs a classic (non-Connect) Spark session")
+    text = jvm.com.careplus.logs.BlockCounts.take(key)
+    if text is None:
+        return None
+    counts: dict[str, tuple[int, int | None]] = {}
+    try:
+        for line in str(text).split("\n")[:-1]:
+            blocks, malformed, path = line.split("\t", 2)
+            counts[path] = (int(blocks), None if int(malformed) < 0 else int(malformed))
+    except ValueError:  # a path with a line break in its name: count from the data instead
+        return None
+    return counts
 
 
 def log_blocks_schema() -> StructType:

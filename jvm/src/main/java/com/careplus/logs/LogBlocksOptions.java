@@ -20,12 +20,15 @@ final class LogBlocksOptions implements Serializable {
     final int maxBlockBytes;
     /** Hadoop settings given as options. */
     final Map<String, String> hadoop;
+    /** Key under which the tasks report blocks per file ({@link BlockCounts}), or null. */
+    final String countsKey;
 
-    private LogBlocksOptions(String[] paths, long maxSplitBytes, int maxBlockBytes, Map<String, String> hadoop) {
+    private LogBlocksOptions(String[] paths, long maxSplitBytes, int maxBlockBytes, Map<String, String> hadoop, String countsKey) {
         this.paths = paths;
         this.maxSplitBytes = maxSplitBytes;
         this.maxBlockBytes = maxBlockBytes;
         this.hadoop = hadoop;
+        this.countsKey = countsKey;
     }
 
     static LogBlocksOptions parse(Map<String, String> properties) {
@@ -33,6 +36,7 @@ final class LogBlocksOptions implements Serializable {
         String single = null;
         long maxSplit = 0;
         int maxBlock = DEFAULT_MAX_BLOCK_BYTES;
+        String countsKey = null;
         Map<String, String> hadoop = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : properties.entrySet()) {
             String key = e.getKey();
@@ -46,6 +50,12 @@ final class LogBlocksOptions implements Serializable {
                     break;
                 case "maxsplitbytes":
                     maxSplit = positive(key, value);
+                    break;
+                case "countskey":
+                    if (value == null || value.isEmpty()) {
+                        throw new IllegalArgumentException("option " + key + " must not be empty");
+                    }
+                    countsKey = value;
                     break;
                 case "maxblockbytes":
                     long m = positive(key, value);
@@ -85,7 +95,7 @@ final class LogBlocksOptions implements Serializable {
                 throw new IllegalArgumentException("empty path in option paths");
             }
         }
-        return new LogBlocksOptions(paths, maxSplit, maxBlock, hadoop);
+        return new LogBlocksOptions(paths, maxSplit, maxBlock, hadoop, countsKey);
     }
 
     private static long positive(String key, String value) {

@@ -16,6 +16,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.apache.spark.unsafe.types.UTF8String;
+import org.apache.spark.util.CollectionAccumulator;
 
 /**
  * Reads the chunks of one partition and turns each block into a row. Only the requested
@@ -34,6 +35,9 @@ final class LogBlocksReader implements PartitionReader<InternalRow> {
     private final Object[] values;
     private final GenericInternalRow row;
     private CompressionCodecFactory codecs;
+    private final CollectionAccumulator<String> counts;
+    private long chunkBlocks;
+    private long chunkMalformed;
 
     private int chunkIndex = -1;
     private BlockScanner scanner;
@@ -41,8 +45,10 @@ final class LogBlocksReader implements PartitionReader<InternalRow> {
     private CompressionCodec codec;
     private UTF8String file;
 
-    LogBlocksReader(Configuration conf, FileChunk[] chunks, int[] ordinals, int maxBlockBytes) {
+    LogBlocksReader(Configuration conf, FileChunk[] chunks, int[] ordinals, int maxBlockBytes,
+            CollectionAccumulator<String> counts) {
         this.conf = conf;
+        this.counts = counts;
         this.chunks = chunks;
         this.ordinals = ordinals;
         this.maxBlockBytes = maxBlockBytes;
@@ -75,6 +81,11 @@ final class LogBlocksReader implements PartitionReader<InternalRow> {
                 fill();
                 return true;
             }
+            if (counts != null) {
+                // only a chunk read to its end is reported: a task stopped early (a limit)
+                // leaves its counts out, and the caller's check against the rows written fails
+                counts.add(BlockCounts.entry(chunks[chunkIndex].path, chunkBlocks, needParse ? chunkMalformed : -1));
+            }
             closeChunk();
         }
     }
@@ -88,6 +99,8 @@ final class LogBlocksReader implements PartitionReader<InternalRow> {
         Path path = new Path(chunk.path);
         FileSystem fs = path.getFileSystem(conf);
         file = UTF8String.fromString(chunk.path);
+        chunkBlocks = 0;
+        chunkMalformed = 0;
         FSDataInputStream raw = fs.open(path);
         try {
             if (chunk.compressed) {
@@ -137,8 +150,12 @@ final class LogBlocksReader implements PartitionReader<InternalRow> {
                 } else {
                     reason = parser.parse(bytes, 0, bytes.length);
                 }
+                if (reason != null) {
+                    chunkMalformed++;
+                }
             }
         }
+        chunkBlocks++;
         for (int i = 0; i < ordinals.length; i++) {
             int o = ordinals[i];
             Object v;

@@ -28,6 +28,7 @@ import org.apache.spark.sql.connector.read.ScanBuilder;
 import org.apache.spark.sql.connector.read.SupportsPushDownRequiredColumns;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.CollectionAccumulator;
 
 import scala.Tuple2;
 
@@ -93,7 +94,9 @@ final class LogBlocksScan implements ScanBuilder, SupportsPushDownRequiredColumn
         SparkContext sc = SparkSession.active().sparkContext();
         Broadcast<SerializableWritable<Configuration>> conf =
                 JavaSparkContext.fromSparkContext(sc).broadcast(new SerializableWritable<Configuration>(hadoopConf()));
-        return new LogBlocksReaderFactory(conf, ordinals, options.maxBlockBytes);
+        CollectionAccumulator<String> counts =
+                options.countsKey == null ? null : BlockCounts.accumulator(sc, options.countsKey);
+        return new LogBlocksReaderFactory(conf, ordinals, options.maxBlockBytes, counts);
     }
 
     /** The Hadoop settings of the read: the context's, the session's SQL settings, the options. */
