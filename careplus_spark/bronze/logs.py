@@ -27,8 +27,10 @@ would produce many small files; none would make every silver refresh scan all hi
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
@@ -37,7 +39,7 @@ from careplus_spark import tables
 from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.sources import file_ledger
 from careplus_spark.sources.files import SourceFile, list_files
-from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks
+from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks, take_block_counts
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,13 +54,45 @@ STATS_COLUMNS = ("_source_file", "_run_id", "_parse_error")
 #: overflows on them anyway (and the writer then falls back to plain encoding), costing
 #: CPU for no smaller file; the other columns repeat a few values and keep it.
 PLAIN_COLUMNS = ("ts", "ticket_id", "session_id", "ip", "message", "trace_id", "_offset")
+#: Columns without Parquet min/max statistics (row group and page): free text and values
+#: nobody selects ranges of. Keeping a running min/max compares every value written
+#: (about 5 % of the write's CPU for these columns); the timestamp, the keys, the
+#: low-cardinality fields and the lineage columns keep theirs.
+NO_STATS_COLUMNS = ("session_id", "ip", "response_time", "cpu", "user_agent", "message", "debug", "trace_id", "_raw")
 #: bronze.logs keeps change data so that silver can find the days a run touched. Delta
 #: passes table properties to the Parquet writer (``parquet.*`` keys).
 BRONZE_PROPERTIES = {
     "delta.enableChangeDataFeed": "true",
     "delta.dataSkippingStatsColumns": ",".join(STATS_COLUMNS),
     **{f"parquet.enable.dictionary#{name}": "false" for name in PLAIN_COLUMNS},
+    **{f"parquet.column.statistics.enabled#{name}": "false" for name in NO_STATS_COLUMNS},
 }
+
+
+#: Parquet writers a write task may keep open at once, one per ``log_date`` it meets (a
+#: split of a daily file meets its day and NULL, one spanning two files a few more). With
+#: this, Spark writes rows as they come; without it (Spark's default, 0) a partitioned
+#: write first sorts each task's rows by the partition column, which copied and sorted
+#: every row and made up about a third of the write's CPU. A task meeting more dates
+#: than this sorts only the rest (Spark's fallback), so the limit bounds memory
+#: (a buffered row group per open writer), not correctness.
+MAX_OPEN_WRITERS = 4
+
+
+@contextlib.contextmanager
+def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Sets SQL settings for the duration of a block, then restores the earlier values."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def to_bronze(blocks: DataFrame, run_id: str) -> DataFrame:
@@ -109,10 +143,11 @@ def replace_files(
     writer = df.write.format("delta").option(
         "userMetadata", json.dumps({"run_id": run_id, "step": "ingest_logs"}, sort_keys=True)
     )
-    if created or not has_rows(spark, table, predicate):
-        writer.mode("append").save(table.path)
-    else:
-        writer.mode("overwrite").option("replaceWhere", predicate).save(table.path)
+    with session_conf(spark, {"spark.sql.maxConcurrentOutputFileWriters": str(MAX_OPEN_WRITERS)}):
+        if created or not has_rows(spark, table, predicate):
+            writer.mode("append").save(table.path)
+        else:
+            writer.mode("overwrite").option("replaceWhere", predicate).save(table.path)
     from delta.tables import DeltaTable
 
     row = DeltaTable.forPath(spark, table.path).history(1).select("version").first()
@@ -124,8 +159,35 @@ def has_rows(spark: SparkSession, table: tables.TableRef, predicate: str) -> boo
     return bool(spark.read.format("delta").load(table.path).where(predicate).select(F.lit(1)).limit(1).collect())
 
 
+def reader_counts(
+    spark: SparkSession, key: str, table: tables.TableRef, version: int | None
+) -> dict[str, file_ledger.FileCounts] | None:
+    """Blocks, parsed and malformed per file as counted by the reader's tasks during the write.
+
+    Trusted only when they add up to the rows of the commit ``version`` (its
+    ``numOutputRows``): a plan executed twice, a task stopped early or a ``replaceWhere``
+    that rewrote earlier rows would break the equality. None when they do not (count from
+    the data then, :func:`per_file_counts`).
+    """
+    counted = take_block_counts(spark, key)
+    if counted is None or version is None or any(bad is None for _, bad in counted.values()):
+        return None
+    from delta.tables import DeltaTable
+
+    last = DeltaTable.forPath(spark, table.path).history(1).select("version", "operationMetrics").first()
+    if last is None or int(last["version"]) != version:
+        return None
+    written = (last["operationMetrics"] or {}).get("numOutputRows")
+    if written is None or int(written) != sum(blocks for blocks, _ in counted.values()):
+        return None
+    return {
+        path: file_ledger.FileCounts(path, blocks, blocks - int(bad or 0), int(bad or 0))
+        for path, (blocks, bad) in counted.items()
+    }
+
+
 def per_file_counts(spark: SparkSession, table: tables.TableRef, run_id: str) -> dict[str, file_ledger.FileCounts]:
-    """Blocks, parsed and malformed per file, from the rows this run wrote."""
+    """Blocks, parsed and malformed per file, from the rows this run wrote (one aggregate)."""
     rows = (
         spark.read.format("delta")
         .load(table.path)
@@ -141,11 +203,16 @@ def per_file_counts(spark: SparkSession, table: tables.TableRef, run_id: str) ->
 
 
 def quarantine(spark: SparkSession, ctx: RunContext, paths: Sequence[str]) -> int | None:
-    """Copies this run's malformed blocks to bronze.logs_quarantine (replacing those files')."""
+    """Copies this run's malformed blocks to bronze.logs_quarantine (replacing those files').
+
+    A malformed block has no ``ts``, hence a NULL ``log_date``: the ``log_date IS NULL``
+    predicate (implied by the others) prunes the read to that one partition instead of
+    every file the run wrote.
+    """
     rows = (
         spark.read.format("delta")
         .load(ctx.table("bronze", "logs").path)
-        .where((F.col("_run_id") == ctx.run_id) & F.col("_parse_error").isNotNull())
+        .where(F.col(PARTITION).isNull() & (F.col("_run_id") == ctx.run_id) & F.col("_parse_error").isNotNull())
         .select(
             "_source_file", "_offset", "_raw", F.col("_parse_error").alias("_reason"), "_ingested_at", "_run_id"
         )
@@ -159,7 +226,8 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     source = ctx.cfg.sources.logs
     ledger = ctx.table("ops", "log_files")
     listed = list_files(spark, source.path, source.pattern)
-    selection = file_ledger.select(listed, file_ledger.load(spark, ledger), ctx.reprocess, ctx.since)
+    known = file_ledger.load(spark, ledger)
+    selection = file_ledger.select(listed, known, ctx.reprocess, ctx.since)
     files: tuple[SourceFile, ...] = selection.to_read
     detail = (
         f"{len(listed)} files: {len(selection.new)} new, {len(selection.changed)} changed, "
@@ -169,11 +237,16 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
         return StepResult(step="ingest_logs", seconds=time.monotonic() - started, detail=detail)
     paths = [f.path for f in files]
     bronze = ctx.table("bronze", "logs")
-    rows = to_bronze(read_log_blocks(spark, paths), ctx.run_id)
-    versions = {bronze.qualified: replace_files(spark, rows, bronze, paths, ctx.run_id, [PARTITION], BRONZE_PROPERTIES)}
-    counts = per_file_counts(spark, bronze, ctx.run_id)
+    # the reader's tasks count blocks per file while the rows are written: no second pass
+    key = f"{ctx.run_id}-{uuid.uuid4().hex}"
+    rows = to_bronze(read_log_blocks(spark, paths, counts_key=key), ctx.run_id)
+    version = replace_files(spark, rows, bronze, paths, ctx.run_id, [PARTITION], BRONZE_PROPERTIES)
+    versions = {bronze.qualified: version}
+    counts = reader_counts(spark, key, bronze, version)
+    if counts is None:
+        counts = per_file_counts(spark, bronze, ctx.run_id)
     versions["bronze.logs_quarantine"] = quarantine(spark, ctx, paths)
-    recorded = file_ledger.record(spark, ledger, files, counts, ctx.run_id)
+    recorded = file_ledger.record(spark, ledger, files, counts, ctx.run_id, known=known.keys())
     if recorded.version is not None:
         versions[ledger.qualified] = recorded.version
     blocks = sum(c.blocks for c in counts.values())

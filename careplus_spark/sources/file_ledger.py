@@ -14,7 +14,8 @@ same result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,11 +116,18 @@ def record(
     files: Sequence[SourceFile],
     counts: dict[str, FileCounts],
     run_id: str,
+    known: Collection[str] | None = None,
 ) -> tables.MergeResult:
     """Upserts the ledger rows of the files this run read (status ``ingested``).
 
+    ``known`` is the set of paths the ledger held when the run started (the keys of
+    :func:`load`): when none of ``files`` is among them (a run of new files only, the usual
+    case), their rows are appended in one plain commit, as a MERGE would only insert them
+    too, at the cost of several Spark jobs (a join of the new rows with the ledger). Without
+    ``known``, or when a file is in it, the rows are MERGEd by path.
+
     Example:
-        >>> record(spark, ledger, selection.to_read, counts, ctx.run_id)  # doctest: +SKIP
+        >>> record(spark, ledger, selection.to_read, counts, ctx.run_id, known=entries.keys())  # doctest: +SKIP
     """
     from pyspark.sql import functions as F
 
@@ -128,4 +136,14 @@ def record(
         c = counts.get(file.path, FileCounts(file.path, 0, 0, 0))
         rows.append((file.path, file.size, file.modified_ms, run_id, c.blocks, c.parsed, c.quarantined, "ingested", None))
     df = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn("ingested_at", F.current_timestamp())
-    return tables.upsert(spark, df, ledger, keys=["path"], commit_info={"run_id": run_id, "step": "ingest_logs"})
+    commit_info = {"run_id": run_id, "step": "ingest_logs"}
+    if known is None or any(file.path in known for file in files) or len({f.path for f in files}) != len(files):
+        return tables.upsert(spark, df, ledger, keys=["path"], commit_info=commit_info)
+    from delta.tables import DeltaTable
+
+    tables.create_if_missing(spark, ledger, df)
+    df.write.format("delta").mode("append").option("userMetadata", json.dumps(commit_info, sort_keys=True)).save(
+        ledger.path
+    )
+    last = DeltaTable.forPath(spark, ledger.path).history(1).select("version").first()
+    return tables.MergeResult(ledger.qualified, len(rows), 0, 0, int(last["version"]) if last else None)
