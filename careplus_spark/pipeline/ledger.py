@@ -51,7 +51,7 @@ RUNS_PROPERTIES = {"delta.autoOptimize.autoCompact": "true"}
 ERROR_LINES = 12
 ERROR_CHARS = 2000
 _WRITE_ATTEMPTS = 5
-_STACK_FRAME = re.compile(r"^\s+(?:at |\.\.\. \d+ more)")
+_STACK_FRAME = re.compile(r"^\s+(?:at |\.\.\. \d+ more|Suppressed: )")
 
 _SECRET_KEY = r"[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[\w.-]*"
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -94,7 +94,8 @@ def redact(text: str) -> str:
 def error_text(exc: BaseException, max_lines: int = ERROR_LINES, max_chars: int = ERROR_CHARS) -> str:
     """The exception's class and the first lines of its message, redacted.
 
-    JVM stack frames (``at ...``, ``... 21 more``) are left out; ``Caused by:`` lines stay.
+    JVM stack frames (``at ...``, ``... 21 more``, ``Suppressed: ...``) are left out;
+    ``Caused by:`` lines stay.
 
     Example:
         >>> error_text(ValueError("bad value\\npassword=x\\n\\tat org.x.Y.z(Y.java:1)"))

@@ -48,7 +48,11 @@ def test_redact_leaves_ordinary_text_alone(text: str) -> None:
 
 
 def test_error_text_names_the_class_and_keeps_the_first_lines_without_stack_frames() -> None:
-    message = "boom\n: org.x.SQLException: no such table\n\tat org.x.A.b(A.java:1)\n\t... 21 more\nCaused by: y"
+    message = (
+        "boom\n: org.x.SQLException: no such table\n\tat org.x.A.b(A.java:1)\n\t... 21 more\n"
+        "\tSuppressed: org.apache.spark.util.Utils$OriginalTryStackTraceException: Full stacktrace\n"
+        "\t\tat org.x.C.d(C.java:2)\nCaused by: y"
+    )
     assert error_text(RuntimeError(message)) == "RuntimeError: boom\n: org.x.SQLException: no such table\nCaused by: y"
 
 
