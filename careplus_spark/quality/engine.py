@@ -193,7 +193,6 @@ def _quarantine(
         scope = flagged.select(key)
         if scope_keys is not None:
             scope = scope.unionByName(scope_keys.select(key))
-        scope = scope.distinct()
     changes = store.quarantine_changes(blocked, current, scope).cache()
     try:
         return store.merge_quarantine(spark, changes, ref, rules.table, ctx.run_id)

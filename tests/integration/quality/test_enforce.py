@@ -173,6 +173,17 @@ def test_duplicate_keys_are_all_quarantined(spark: SparkSession, lakehouse: AppC
     assert sum(r["occurrences"] for r in stored) == outcome.quarantined
 
 
+def test_a_blocked_row_seen_more_often_is_updated_in_place(spark: SparkSession, lakehouse: AppConfig) -> None:
+    run(spark, RunContext(lakehouse, run_id="r1"), [("T1", "High", 1)] * 2)
+    run(spark, RunContext(lakehouse, run_id="r2"), [("T1", "High", 1)] * 3)
+    from delta.tables import DeltaTable
+
+    last = DeltaTable.forPath(spark, RunContext(lakehouse).table("gold", "quarantine").path).history(1).first()
+    assert last["operationMetrics"]["numTargetRowsUpdated"] == "1"  # type: ignore[index]
+    rows = quarantine(spark, RunContext(lakehouse)).collect()
+    assert [(r["occurrences"], r["run_id"], list(r["rules"])) for r in rows] == [(3, "r2", ["id_unique"])]
+
+
 def test_blocked_keys_list_each_blocked_key_once(spark: SparkSession, lakehouse: AppConfig) -> None:
     rows = [("T1", "High", 1), ("T1", "Low", 2), ("T2", "Hgh", 1), ("T3", "High", 1)]
     df = spark.createDataFrame(rows, SCHEMA)
