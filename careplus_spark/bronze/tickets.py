@@ -59,6 +59,28 @@ LINEAGE_COLUMNS = ("_row_hash", "_extracted_at", "_run_id", "_source", "_cursor_
 #: and skipping min/max of 15 text columns makes a full load markedly cheaper.
 BRONZE_PROPERTIES = {"delta.enableChangeDataFeed": "true", "delta.dataSkippingNumIndexedCols": "3"}
 STEP = "ingest_tickets"
+#: Columns whose values are (nearly) unique per row: Parquet dictionary encoding only
+#: fills a dictionary and falls back to plain for them, at a marked CPU cost.
+_UNIQUE_COLUMNS = ("created_at", "resolved_at", "_row_hash")
+
+
+def parquet_settings(source: TicketsSourceConfig) -> dict[str, str]:
+    """Parquet writer settings for bronze.tickets writes (Hadoop keys, set as session confs).
+
+    Row-group min/max statistics only on the key and the cursor (Delta keeps its own file
+    statistics; min/max of free text is rarely useful and costs a comparison per value),
+    no size statistics, and no dictionary for columns that are unique per row (the low-
+    cardinality columns keep it). Readers are unaffected: these only change encoding.
+    """
+    settings = {
+        "parquet.column.statistics.enabled": "false",
+        "parquet.size.statistics.enabled": "false",
+    }
+    for column in (source.key_column, source.cursor_column):
+        settings[f"parquet.column.statistics.enabled#{column}"] = "true"
+    for column in (source.key_column, source.cursor_column, *_UNIQUE_COLUMNS):
+        settings[f"parquet.enable.dictionary#{column}"] = "false"
+    return settings
 
 
 def cursor_name(source: TicketsSourceConfig) -> str:
@@ -269,10 +291,13 @@ def _extract_and_write(
         _enable_change_feed(spark, table, info)
         frame = _align(spark, frame, table)
     if window.full and (info is None or info.num_files == 0):
-        return with_retries(lambda: _append(spark, frame, table, metadata), what, source.retries, source.retry_backoff_s)
+        with _session_conf(spark, parquet_settings(source)):
+            return with_retries(lambda: _append(spark, frame, table, metadata, info), what, source.retries,
+                                source.retry_backoff_s)
     if info is None:  # a full load into a table that appeared meanwhile: MERGE is always safe
         info = cursor_state.table_info(spark, table)
-    return _merge(spark, frame, table, source, metadata, what, info.table_id)  # type: ignore[union-attr]
+    with _session_conf(spark, parquet_settings(source)):
+        return _merge(spark, frame, table, source, metadata, what, info.table_id)  # type: ignore[union-attr]
 
 
 def _bronze_source_columns(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo | None) -> list[str]:
@@ -316,14 +341,15 @@ def _align(spark: SparkSession, frame: DataFrame, table: tables.TableRef) -> Dat
     )
 
 
-def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metadata: dict[str, str]) -> _Written:
+def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metadata: dict[str, str],
+            info: cursor_state.TableInfo | None) -> _Written:
     """A full load into an empty bronze: one pass from JDBC to Delta, no join, no MERGE.
 
     A missing table is created by this very write (change data feed on), and registered.
+    The version, table id and row count come from the commit's own log entry (one small
+    file read), not from ``DESCRIBE HISTORY``/``DETAIL`` jobs.
     """
-    from delta.tables import DeltaTable
-
-    created = not tables.exists(spark, table)
+    created = info is None
     defaults = {f"spark.databricks.delta.properties.defaults.{k.removeprefix('delta.')}": v
                 for k, v in BRONZE_PROPERTIES.items()}
     with _session_conf(spark, defaults if created else {}):
@@ -335,11 +361,55 @@ def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metad
         )
     if created:
         tables.register(spark, table)
-    target = DeltaTable.forPath(spark, table.path)
-    last = target.history(1).select("version", "operationMetrics").first()
-    table_id = str(target.detail().select("id").first()["id"])  # type: ignore[index]
-    rows = int((last["operationMetrics"] or {}).get("numOutputRows", 0))  # type: ignore[index]
-    return _Written(rows, rows, 0, int(last["version"]), table_id)  # type: ignore[index]
+    commit = _own_commit(spark, table, metadata, 0 if info is None else info.version + 1)
+    if commit is None:  # not found in the log (should not happen): ask Delta
+        from delta.tables import DeltaTable
+
+        target = DeltaTable.forPath(spark, table.path)
+        last = target.history(1).select("version", "operationMetrics").first()
+        table_id = str(target.detail().select("id").first()["id"])  # type: ignore[index]
+        rows = int((last["operationMetrics"] or {}).get("numOutputRows", 0))  # type: ignore[index]
+        return _Written(rows, rows, 0, int(last["version"]), table_id)  # type: ignore[index]
+    version, rows, table_id = commit
+    if table_id is None:
+        table_id = info.table_id if info is not None else cursor_state.table_info(spark, table).table_id  # type: ignore[union-attr]
+    return _Written(rows, rows, 0, version, table_id)
+
+
+def _own_commit(
+    spark: SparkSession, table: tables.TableRef, metadata: Mapping[str, str], first: int
+) -> tuple[int, int, str | None] | None:
+    """(version, rows written, table id if the commit sets it) of the commit carrying ``metadata``.
+
+    Reads ``_delta_log/<version>.json`` from ``first`` on (through Hadoop's file system, so
+    object stores work too) until the commit whose ``userMetadata`` is ``metadata``.
+    """
+    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
+    conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{table.path}/_delta_log")
+    fs = log_dir.getFileSystem(conf)
+    expected = dict(metadata)
+    for version in range(first, first + 100):
+        path = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
+        if not fs.exists(path):
+            return None
+        stream = fs.open(path)
+        try:
+            text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        finally:
+            stream.close()
+        actions = [json.loads(line) for line in str(text).splitlines() if line.strip()]
+        info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+        try:
+            mine = json.loads(info.get("userMetadata") or "null") == expected
+        except ValueError:
+            mine = False
+        if not mine:
+            continue
+        rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
+        table_id = next((a["metaData"].get("id") for a in actions if "metaData" in a), None)
+        return version, rows, table_id
+    return None
 
 
 @contextlib.contextmanager

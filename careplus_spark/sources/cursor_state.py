@@ -160,7 +160,9 @@ def save(spark: SparkSession, state_table: tables.TableRef, state: CursorState) 
     Example:
         >>> save(spark, TableRef("ops", "cursors", root), CursorState("tickets:t", "2025-07-01 10:00:00"))  # doctest: +SKIP
     """
-    row = (
+    from pyspark.sql import functions as F
+
+    values = (
         state.name,
         state.value,
         state.table_id,
@@ -170,11 +172,16 @@ def save(spark: SparkSession, state_table: tables.TableRef, state: CursorState) 
         state.last_reconciled_at,
         dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
+    # One row of typed literals over spark.range(1): a plan of the JVM alone. A
+    # createDataFrame of Python rows would start a Python worker (seconds in a cold run).
+    fields = [f.split() for f in _SCHEMA.split(", ")]
+    row = spark.range(1).select(
+        *[F.lit(v).cast(kind).alias(name) for v, (name, kind) in zip(values, fields, strict=True)]
+    )
     created = not tables.exists(spark, state_table)
     name = state.name.replace("'", "''")
     (
-        spark.createDataFrame([row], _SCHEMA)
-        .write.format("delta")
+        row.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"name = '{name}'")
         .option("userMetadata", json.dumps({"run_id": state.run_id, "step": "cursor"}, sort_keys=True))
