@@ -29,6 +29,7 @@ def _wipe(cfg: AppConfig, say: Callable[[str], None]) -> None:
 
 def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
     """Generates the configured days of data and runs every pipeline step on them."""
+    from careplus_spark.gold.report import gold_report
     from careplus_spark.pipeline.generate import run_generate
     from careplus_spark.pipeline.status import lakehouse_tables
     from careplus_spark.pipeline.steps import run_steps
@@ -50,6 +51,10 @@ def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
     results = run_steps(spark, ctx, [], progress=say)
     timings.extend((r.step, r.seconds) for r in results)
     _summary(say, spark, cfg, stats, results, timings, lakehouse_tables(spark, cfg))
+    for block in gold_report(spark, cfg):
+        say("")
+        say(block)
+    say("")
     say(f"demo finished in {time.monotonic() - total:.1f} s")
     return 0
 

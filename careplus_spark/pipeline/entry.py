@@ -1,6 +1,6 @@
 """The shared body of the thin ``jobs/*.py`` spark-submit and Glue entry points.
 
-Arguments: ``--env NAME`` and any number of ``--set key=value``; unknown arguments
+Arguments: ``--env NAME``, any number of ``--set key=value`` and ``--full-refresh``; unknown arguments
 (Glue adds ``--JOB_ID``, ``--JOB_RUN_ID``, ``--job-bookmark-option`` ...) are ignored.
 """
 
@@ -21,6 +21,7 @@ def parse_job_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(add_help=True)
     parser.add_argument("--env", default="local")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
     args, _unknown = parser.parse_known_args(list(argv))
     return args
 
@@ -38,7 +39,7 @@ def run_job(jobs: Sequence[str], argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.env, args.overrides)
         resolve(jobs)
         spark = build_session(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}")
-        ctx = RunContext(cfg)
+        ctx = RunContext(cfg, full_refresh=args.full_refresh)
         log.info("run %s: %s (%s)", ctx.run_id, ", ".join(jobs) or "all", cfg.env)
         run_steps(spark, ctx, jobs, progress=log.info)
     except CarePlusError as exc:
