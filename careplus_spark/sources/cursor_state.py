@@ -138,9 +138,11 @@ def load(spark: SparkSession, state_table: tables.TableRef, name: str) -> Cursor
         return None
     from pyspark.sql import functions as F
 
-    row = spark.read.format("delta").load(state_table.path).where(F.col("name") == name).first()
-    if row is None:
+    # collect(), not first(): one job over the (tiny) table instead of a growing limit scan.
+    rows = spark.read.format("delta").load(state_table.path).where(F.col("name") == name).collect()
+    if not rows:
         return None
+    row = rows[0]
     return CursorState(
         name=name,
         value=row["value"],

@@ -25,8 +25,9 @@ How a run reads the source:
    (cursor descending, then the row hash as a deterministic tie-breaker).
 
 Connector/J defaults added for MySQL URLs (each overridable in ``sources.tickets.options``):
-``useCursorFetch=true`` (with the configured ``fetchsize``: rows stream instead of being
-buffered whole) and ``zeroDateTimeBehavior=CONVERT_TO_NULL``.
+``zeroDateTimeBehavior=CONVERT_TO_NULL``; rows are read as a streaming result set (see
+:func:`careplus_spark.sources.jdbc.fetch_size`: never buffered whole, no server-side
+temporary table); ``useCursorFetch=true`` switches to a cursor fetch of ``fetch_size`` rows.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "agent_feedback",
 )
 
-MYSQL_DEFAULT_OPTIONS = {"useCursorFetch": "true", "zeroDateTimeBehavior": "CONVERT_TO_NULL"}
+MYSQL_DEFAULT_OPTIONS = {"zeroDateTimeBehavior": "CONVERT_TO_NULL"}
 _WINDOW_ALIAS = "w"
 
 

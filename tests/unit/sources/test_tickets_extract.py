@@ -94,3 +94,34 @@ def test_state_row_of_a_recreated_table_is_ignored() -> None:
     state = cursor_state.CursorState("n", "2025-07-03 10:00:00", table_id="old-id", table_version=9)
     assert cursor_state.resolve(state, None, info(0, table_id="new-id")) is None
     assert cursor_state.resolve(state, None, None) is None
+
+
+def _source(url: str, **options: str):  # type: ignore[no-untyped-def]
+    from careplus_spark.platform.config import TicketsSourceConfig
+    from careplus_spark.platform.secrets import Secret
+
+    return ex.source_options(
+        TicketsSourceConfig(url=url, table="t", user="u", password=Secret.empty(), fetch_size=500, options=dict(options))
+    )
+
+
+def test_mysql_reads_stream_unless_cursor_fetch_is_asked_for() -> None:
+    from careplus_spark.sources.jdbc import STREAMING_FETCH_SIZE, jdbc_options
+
+    streamed = jdbc_options(_source("jdbc:mysql://h:3306/db"), dbtable="t")
+    assert streamed["fetchsize"] == str(STREAMING_FETCH_SIZE) == "-2147483648"
+    assert "useCursorFetch" not in streamed["url"] and "zeroDateTimeBehavior=CONVERT_TO_NULL" in streamed["url"]
+    cursor = jdbc_options(_source("jdbc:mysql://h:3306/db", useCursorFetch="true"), dbtable="t")
+    assert cursor["fetchsize"] == "500" and "useCursorFetch=true" in cursor["url"]
+    assert jdbc_options(_source("jdbc:sqlite:/tmp/x.db"), dbtable="t")["fetchsize"] == "500"
+
+
+def test_bronze_parquet_settings_keep_statistics_on_key_and_cursor_only() -> None:
+    from careplus_spark.bronze.tickets import parquet_settings
+
+    settings = parquet_settings(_source("jdbc:mysql://h:3306/db"))
+    assert settings["parquet.column.statistics.enabled"] == "false"
+    assert settings["parquet.column.statistics.enabled#ticket_id"] == "true"
+    assert settings["parquet.column.statistics.enabled#updated_at"] == "true"
+    assert settings["parquet.enable.dictionary#ticket_id"] == "false"
+    assert "parquet.enable.dictionary#status" not in settings
