@@ -21,6 +21,7 @@ from careplus_spark.sources.log_reader import (
     block_counts,
     qualified_path,
     read_log_blocks,
+    take_block_counts,
 )
 from tests.reference_log_parser import FIELDS, parse_file
 
@@ -275,6 +276,21 @@ def test_non_ascii_text_is_decoded(spark: Any) -> None:
     assert fields["debug"] == "🚀 naïve café ✅"
     assert fields["user_agent"].endswith("“quoted”")
     assert rows[1][1] == len(rows[0][2].encode("utf-8")) + 4, "offsets count bytes, not characters"
+
+
+def test_tasks_count_blocks_per_file_while_the_rows_are_consumed(spark: Any, dirty_files: dict[str, Path]) -> None:
+    """``counts_key``: the tasks count blocks per file; the same figures as an aggregate."""
+    paths = [str(dirty_files["lf"]), str(dirty_files["crlf"]), str(LOGS / "garbage.log"), str(LOGS / "empty.log")]
+    df = read_log_blocks(spark, paths, max_split_bytes=65_536, counts_key="test-counts")
+    df.write.format("noop").mode("overwrite").save()
+    counted = take_block_counts(spark, "test-counts")
+    expected = {r["source_file"]: (r["blocks"], r["malformed"]) for r in block_counts(read_log_blocks(spark, paths)).collect()}
+    assert counted == expected and len(counted) == 3, "an empty file has no chunk, hence no entry"
+    assert take_block_counts(spark, "test-counts") is None, "taking the counts forgets the key"
+
+    pruned = read_log_blocks(spark, paths[:1], counts_key="test-pruned").select("offset")
+    pruned.write.format("noop").mode("overwrite").save()
+    assert take_block_counts(spark, "test-pruned") == {qualified_path(spark, paths[0]): (expected[qualified_path(spark, paths[0])][0], None)}
 
 
 def test_empty_files_give_no_rows_but_are_counted(spark: Any) -> None:

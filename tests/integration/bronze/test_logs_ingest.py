@@ -50,6 +50,12 @@ def test_first_run_reconciles_with_the_reference_parser(spark: SparkSession, cfg
     ledger = spark.read.format("delta").load(ctx.table("ops", "log_files").path).collect()
     assert len(ledger) == 6  # 2 days x (2 files + 1 empty file)
     assert sum(r.blocks for r in ledger) == blocks and all(r.blocks == r.parsed + r.quarantined for r in ledger)
+    # the ledger's counts come from the reader's tasks; the same as counting the rows written
+    from_data = bronze_logs.per_file_counts(spark, ctx.table("bronze", "logs"), ctx.run_id)
+    assert {r.path: (r.blocks, r.parsed, r.quarantined) for r in ledger if r.blocks} == {
+        c.path: (c.blocks, c.parsed, c.quarantined) for c in from_data.values()
+    }
+    assert bronze_logs.reader_counts(spark, "no-such-read", ctx.table("bronze", "logs"), 0) is None
     assert spark.sql("SELECT count(*) AS n FROM bronze.logs").first() is not None
 
 
