@@ -6,8 +6,8 @@ MERGEs the result. A transform must therefore be *local to its scope*: the rows 
 ticket (or one day) depend only on input rows of that ticket (or day). That is what makes
 an incremental run equal a full refresh.
 
-Float averages are rounded to 3 decimals so that the summation order (which differs
-between a full and an incremental run) cannot change a stored value.
+Averages are summed as decimals (exact, so the summation order — which differs between a
+full and an incremental run — cannot change them) and stored rounded to 3 decimals.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from careplus_spark.gold import columns as C
 from careplus_spark.silver.cleaning import SILVER_COLUMNS as SILVER_TICKET_COLUMNS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 FCT_TICKETS_COLUMNS = (
     *SILVER_TICKET_COLUMNS,
@@ -72,6 +72,15 @@ SUMMARY_TICKET_COLUMNS = (
 _ROUND = 3
 
 
+def _mean(col: Column) -> Column:
+    """The average as a double rounded to 3 decimals, summed exactly (as a decimal).
+
+    A double sum depends on the order of its terms, and an average landing on a rounding
+    half-way point could then round either way between two computations of the same rows.
+    """
+    return F.round(F.avg(col.cast("decimal(20,6)")), _ROUND).cast("double")
+
+
 def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame:
     """silver.tickets rows -> fct_tickets rows (one per ticket).
 
@@ -116,9 +125,9 @@ def ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
         .groupBy("ticket_id")
         .agg(
             F.count(F.lit(1)).alias("total_log_events"),
-            F.round(F.avg("response_time_ms"), _ROUND).alias("avg_response_time_ms"),
+            _mean(F.col("response_time_ms")).alias("avg_response_time_ms"),
             F.max("response_time_ms").alias("max_response_time_ms"),
-            F.round(F.avg("cpu_percent"), _ROUND).alias("avg_cpu_percent"),
+            _mean(F.col("cpu_percent")).alias("avg_cpu_percent"),
             F.sum(C.error_event(F.col("log_level"), F.col("error")).cast("long")).alias("total_errors"),
             F.sum((F.col("log_level") == "WARNING").cast("long")).alias("total_warnings"),
             F.sum((F.col("log_level") == "DEBUG").cast("long")).alias("total_debug_events"),
@@ -151,7 +160,7 @@ def _ticket_measures() -> list:  # type: ignore[type-arg]
         F.count(F.lit(1)).alias("tickets"),
         F.sum(F.col("is_open").cast("long")).alias("open_tickets"),
         F.sum(resolved.cast("long")).alias("resolved_tickets"),
-        F.round(F.avg(F.when(resolved, F.col("resolution_time_mins"))), _ROUND).alias("avg_resolution_time_mins"),
+        _mean(F.when(resolved, F.col("resolution_time_mins"))).alias("avg_resolution_time_mins"),
         F.count(F.col("sla_breached")).alias("sla_evaluated"),
         F.sum(F.col("sla_breached").cast("long")).alias("sla_breaches"),
     ]
@@ -185,7 +194,7 @@ def kpi_agents_daily(tickets: DataFrame) -> DataFrame:
     return _with_breach_rate(
         tickets.groupBy("created_date", C.dimension(F.col("agent")).alias("agent")).agg(
             *_ticket_measures(),
-            F.round(F.avg("num_interactions"), _ROUND).alias("avg_interactions"),
+            _mean(F.col("num_interactions")).alias("avg_interactions"),
         )
     )
 
@@ -204,7 +213,7 @@ def kpi_service_hourly(logs: DataFrame) -> DataFrame:
             F.sum(errors).alias("error_events"),
             F.expr("percentile(response_time_ms, 0.5)").alias("p50_response_time_ms"),
             F.expr("percentile(response_time_ms, 0.95)").alias("p95_response_time_ms"),
-            F.round(F.avg("response_time_ms"), _ROUND).alias("avg_response_time_ms"),
+            _mean(F.col("response_time_ms")).alias("avg_response_time_ms"),
         )
         .withColumn("error_rate", F.round(F.col("error_events") / F.col("events"), 4))
     )
