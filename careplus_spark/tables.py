@@ -142,12 +142,53 @@ def upsert(
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     if target_filter:
         condition = f"({target_filter}) AND {condition}"
-    merge = target.alias("t").merge(df.alias("s"), condition)
-    merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
-    if delete_unmatched:
-        merge = merge.whenNotMatchedBySourceDelete(condition=delete_unmatched)
+    if delete_unmatched and target_filter and target_filter.strip().lower() != "true":
+        merge = _scoped_merge(spark, df, table, target, keys, condition, update_condition, delete_unmatched)
+    else:
+        merge = target.alias("t").merge(df.alias("s"), condition)
+        merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
+        if delete_unmatched:
+            merge = merge.whenNotMatchedBySourceDelete(condition=delete_unmatched)
     _with_commit_info(spark, commit_info, merge.execute)
     return _result(table, target, before)
+
+
+def _scoped_merge(  # noqa: PLR0913 - the parts of one MERGE
+    spark: SparkSession,
+    df: DataFrame,
+    table: TableRef,
+    target: object,
+    keys: Sequence[str],
+    condition: str,
+    update_condition: str | None,
+    delete_unmatched: str,
+) -> object:
+    """A MERGE that deletes the scope's vanished rows without scanning the whole target.
+
+    ``whenNotMatchedBySource`` makes Delta read (and rewrite) every file of the target,
+    whatever its condition. Instead, the keys of target rows selected by
+    ``delete_unmatched`` (a partition filter, so only those partitions are read) that have
+    no source row are added to the source as deletions; the match condition, limited by
+    ``target_filter``, then touches only the scope's files.
+    """
+    from pyspark.sql import functions as F
+
+    gone_flag = "_merge_gone"
+    current = (
+        spark.read.format("delta").load(table.path).alias("t").where(delete_unmatched)
+        .select(*[F.col(f"t.`{k}`").alias(k) for k in keys])
+    )
+    gone = current.join(df.select(*keys), on=list(keys), how="left_anti").withColumn(gone_flag, F.lit(True))
+    source = df.withColumn(gone_flag, F.lit(False)).unionByName(gone, allowMissingColumns=True)
+    values = {c: f"s.`{c}`" for c in df.columns}
+    update_when = f"NOT s.{gone_flag}" + (f" AND ({update_condition})" if update_condition else "")
+    return (
+        target.alias("t")  # type: ignore[attr-defined]
+        .merge(source.alias("s"), condition)
+        .whenMatchedDelete(condition=f"s.{gone_flag}")
+        .whenMatchedUpdate(condition=update_when, set=values)
+        .whenNotMatchedInsert(condition=f"NOT s.{gone_flag}", values=values)
+    )
 
 
 def sync_keys(
