@@ -153,7 +153,43 @@ def upsert(
     return _result(table, target, before)
 
 
-def _scoped_merge(  # noqa: PLR0913 - the parts of one MERGE
+def apply_ops(
+    spark: SparkSession,
+    ops: DataFrame,
+    table: TableRef,
+    condition: str,
+    commit_info: Mapping[str, str] | None = None,
+    op_column: str = "_op",
+) -> MergeResult:
+    """Applies rows carrying an ``_op`` of ``upsert`` or ``delete`` in one MERGE.
+
+    Matched rows are deleted (``delete``) or updated (``upsert``); unmatched ``upsert``
+    rows are inserted. ``condition`` matches target ``t`` and source ``s``. Nothing is
+    written (no version) when ``ops`` is empty. The table must exist.
+
+    Example:
+        >>> apply_ops(spark, ops, TableRef("silver", "tickets", root), "t.ticket_id <=> s.ticket_id")  # doctest: +SKIP
+        MergeResult(table='silver.tickets', inserted=250, updated=3, deleted=2, version=4)
+    """
+    from delta.tables import DeltaTable
+
+    if ops.isEmpty():
+        return MergeResult(table.qualified, 0, 0, 0, None)
+    target = DeltaTable.forPath(spark, table.path)
+    before = _latest_version(target)
+    values = {f"`{c}`": f"s.`{c}`" for c in ops.columns if c != op_column}
+    merge = (
+        target.alias("t")
+        .merge(ops.alias("s"), condition)
+        .whenMatchedDelete(condition=f"s.{op_column} = 'delete'")
+        .whenMatchedUpdate(condition=f"s.{op_column} = 'upsert'", set=values)  # type: ignore[arg-type]
+        .whenNotMatchedInsert(condition=f"s.{op_column} = 'upsert'", values=values)  # type: ignore[arg-type]
+    )
+    _with_commit_info(spark, commit_info, merge.execute)
+    return _result(table, target, before)
+
+
+def _scoped_merge(
     spark: SparkSession,
     df: DataFrame,
     table: TableRef,
@@ -291,8 +327,8 @@ def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) 
     Returns:
         The qualified names registered by this call.
     """
-    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
-    conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
     registered = []
     for database in databases:
         folder = jvm.org.apache.hadoop.fs.Path(f"{root}/{database}")

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from careplus_spark.gold import columns as C
 from careplus_spark.silver.cleaning import SILVER_COLUMNS as SILVER_TICKET_COLUMNS
+from careplus_spark.silver.log_cleaning import SILVER_COLUMNS as SILVER_LOG_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -33,21 +34,9 @@ FCT_TICKETS_COLUMNS = (
     "sla_breached",
 )
 
+#: silver.logs columns (without the free text ``message`` / ``debug``) + the derived ones.
 FCT_LOGS_COLUMNS = (
-    "event_id",
-    "timestamp",
-    "log_level",
-    "service",
-    "ticket_id",
-    "session_id",
-    "ip",
-    "response_time_ms",
-    "cpu_percent",
-    "event_type",
-    "error",
-    "user_agent",
-    "trace_id",
-    "log_date",
+    *(c for c in SILVER_LOG_COLUMNS if c not in ("message", "debug")),
     "log_hour",
     "response_bucket",
     "cpu_load",
@@ -103,8 +92,7 @@ def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame:
 def fct_logs(silver: DataFrame) -> DataFrame:
     """silver.logs rows -> fct_logs rows (one per distinct event, by ``event_id``)."""
     return silver.select(
-        *FCT_LOGS_COLUMNS[:13],
-        "log_date",
+        *FCT_LOGS_COLUMNS[:-3],
         F.hour("timestamp").alias("log_hour"),
         C.response_bucket(F.col("response_time_ms")).alias("response_bucket"),
         C.cpu_load(F.col("cpu_percent")).alias("cpu_load"),

@@ -33,7 +33,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import (
+    ArrayType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from careplus_spark import tables
 from careplus_spark.quality.checks import BLOCKED, failure_columns
@@ -135,40 +142,11 @@ def merge_quarantine(
         >>> merge_quarantine(spark, changes, ctx.table("gold", "quarantine"), "gold.fct_tickets", "r1")  # doctest: +SKIP
         MergeResult(table='gold.quarantine', inserted=2, updated=0, deleted=1, version=5)
     """
-    from delta.tables import DeltaTable
-
-    if changes.isEmpty():
-        return tables.MergeResult(target_ref.qualified, 0, 0, 0, None)
-    target = DeltaTable.forPath(spark, target_ref.path)
-    before = _version(target)
-    values: dict[str, str | Column] = {f"`{f.name}`": f"s.`{f.name}`" for f in QUARANTINE_SCHEMA}
     condition = (
         f"t.`table` = '{table}' AND t.`table` = s.`table` AND t.row_key = s.row_key AND t.row_hash = s.row_hash"
     )
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(key, json.dumps({"run_id": run_id, "step": "quality", "table": table}, sort_keys=True))
-    try:
-        (
-            target.alias("t")
-            .merge(changes.alias("s"), condition)
-            .whenMatchedDelete(condition="s._op = 'delete'")
-            .whenMatchedUpdate(condition="s._op = 'upsert'", set=values)
-            .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)
-            .execute()
-        )
-    finally:
-        spark.conf.unset(key)
-    last = target.history(1).select("version", "operationMetrics").first()
-    if last is None or int(last["version"]) == before:
-        return tables.MergeResult(target_ref.qualified, 0, 0, 0, None)
-    metrics = last["operationMetrics"] or {}
-    return tables.MergeResult(
-        target_ref.qualified,
-        int(metrics.get("numTargetRowsInserted", 0)),
-        int(metrics.get("numTargetRowsUpdated", 0)),
-        int(metrics.get("numTargetRowsDeleted", 0)),
-        int(last["version"]),
-    )
+    commit = {"run_id": run_id, "step": "quality", "table": table}
+    return tables.apply_ops(spark, changes.select(*[f.name for f in QUARANTINE_SCHEMA], "_op"), target_ref, condition, commit)
 
 
 def current_quarantine(spark: SparkSession, target_ref: tables.TableRef, table: str) -> DataFrame:

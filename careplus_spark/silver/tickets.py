@@ -28,7 +28,6 @@ crash before it only means the same changes are processed again, which changes n
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from careplus_spark.silver.cleaning import (
 from careplus_spark.sources import cursor_state
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 STEP = "silver_tickets"
@@ -164,41 +163,11 @@ def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: 
         >>> merge_ops(spark, silver_ops(staged), TableRef("silver", "tickets", root), "ticket_id", "r1")  # doctest: +SKIP
         MergeResult(table='silver.tickets', inserted=250, updated=3, deleted=2, version=4)
     """
-    from delta.tables import DeltaTable
-
     columns = [c for c in ops.columns if c != "_op"]
     if not tables.exists(spark, table):
         # the change data feed tells gold which tickets changed
         tables.create_if_missing(spark, table, ops.select(*columns), properties={"delta.enableChangeDataFeed": "true"})
-    if ops.isEmpty():
-        return tables.MergeResult(table.qualified, 0, 0, 0, None)
-    target = DeltaTable.forPath(spark, table.path)
-    before = int(target.history(1).select("version").first()["version"])  # type: ignore[index]
-    values: dict[str, str | Column] = {c: f"s.`{c}`" for c in columns}
-    conf_key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(conf_key, json.dumps({"run_id": run_id, "step": STEP}, sort_keys=True))
-    try:
-        (
-            target.alias("t")
-            .merge(ops.alias("s"), f"t.`{key}` <=> s.`{key}`")
-            .whenMatchedDelete(condition="s._op = 'delete'")
-            .whenMatchedUpdate(condition="s._op = 'upsert'", set=values)
-            .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)
-            .execute()
-        )
-    finally:
-        spark.conf.unset(conf_key)
-    last = target.history(1).select("version", "operationMetrics").first()
-    if last is None or int(last["version"]) == before:
-        return tables.MergeResult(table.qualified, 0, 0, 0, None)
-    metrics = last["operationMetrics"] or {}
-    return tables.MergeResult(
-        table.qualified,
-        int(metrics.get("numTargetRowsInserted", 0)),
-        int(metrics.get("numTargetRowsUpdated", 0)),
-        int(metrics.get("numTargetRowsDeleted", 0)),
-        int(last["version"]),
-    )
+    return tables.apply_ops(spark, ops, table, f"t.`{key}` <=> s.`{key}`", {"run_id": run_id, "step": STEP})
 
 
 def build(spark: SparkSession, ctx: RunContext) -> StepResult:

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlencode
 
-from careplus_spark.errors import AuthenticationError, ConfigError, SourceUnavailableError
+from careplus_spark.errors import (
+    AuthenticationError,
+    ConfigError,
+    SourceUnavailableError,
+)
 from careplus_spark.platform.config import TicketsSourceConfig
 
 if TYPE_CHECKING:
@@ -27,6 +31,8 @@ T = TypeVar("T")
 
 DRIVERS = {"mysql": "com.mysql.cj.jdbc.Driver", "mariadb": "com.mysql.cj.jdbc.Driver", "sqlite": "org.sqlite.JDBC"}
 
+#: A source table that is not there (SQLite, MySQL/MariaDB wordings): no retry, a clear error.
+_MISSING_TABLE_PATTERNS = re.compile(r"no such table: [^\s)|]+|Table '[^']+' doesn't exist|Unknown table '[^']+'", re.IGNORECASE)
 _AUTH_PATTERNS = re.compile(r"Access denied|authentication|password", re.IGNORECASE)
 _UNREACHABLE_PATTERNS = re.compile(
     r"Communications link failure|Connection refused|UnknownHost|connect timed out|No route|"
@@ -150,16 +156,22 @@ def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_
 
     Raises:
         AuthenticationError: at the first credentials rejection.
+        SourceUnavailableError: at once when the source table does not exist.
         SourceUnavailableError: when every attempt failed to connect.
     """
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised otherwise
+        except Exception as exc:
             text = _java_message(exc)
             if _AUTH_PATTERNS.search(text) and "Access denied" in text:
                 raise AuthenticationError(f"{what} rejected the credentials: {_first_line(text)}") from None
+            missing = _MISSING_TABLE_PATTERNS.search(text)
+            if missing:
+                raise SourceUnavailableError(
+                    f"{what}: the source table does not exist ({missing.group(0)}); check sources.tickets.table"
+                ) from None
             if not _UNREACHABLE_PATTERNS.search(text):
                 raise
             last = exc
