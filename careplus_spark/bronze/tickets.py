@@ -46,7 +46,7 @@ from careplus_spark.sources import tickets_extract as extract
 from careplus_spark.sources.jdbc import safe_url, with_retries
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +88,6 @@ def cursor_name(source: TicketsSourceConfig) -> str:
     return f"tickets:{source.table}"
 
 
-def row_hash(columns: Sequence[str], optional: Sequence[str] = ()) -> Column:
-    """A 64-bit xxHash over the given columns as text, NULL-safe (NULL and '' differ).
-
-    It only tells whether a key's values changed (compared for the same key), so 64 bits
-    are plenty, and it costs a fraction of SHA-256 on a full load.
-
-    ``optional`` columns (added by schema drift) count only when not NULL, as
-    ``name=value``: adding or dropping an all-NULL column leaves every hash unchanged.
-    """
-    parts = [F.coalesce(F.col(f"`{c}`").cast("string"), F.lit("\u0000")) for c in columns]
-    parts += [F.concat(F.lit(f"{c}="), F.col(f"`{c}`").cast("string")) for c in sorted(optional)]
-    return F.xxhash64(F.concat_ws("\u0001", *parts))
-
-
 def typed_cursor(column: str) -> Callable[[DataFrame], DataFrame]:
     """Types the cursor column as a timestamp (text cursors, e.g. SQLite, via try_cast)."""
 
@@ -126,7 +112,7 @@ def with_lineage(
     def transform(df: DataFrame) -> DataFrame:
         return df.select(
             *[F.col(f"`{c}`") for c in df.columns],
-            row_hash(columns, optional).alias("_row_hash"),
+            tables.row_hash(columns, optional).alias("_row_hash"),
             F.current_timestamp().alias("_extracted_at"),
             F.lit(run_id).alias("_run_id"),
             F.lit(source).alias("_source"),
@@ -384,8 +370,8 @@ def _own_commit(
     Reads ``_delta_log/<version>.json`` from ``first`` on (through Hadoop's file system, so
     object stores work too) until the commit whose ``userMetadata`` is ``metadata``.
     """
-    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
-    conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
     log_dir = jvm.org.apache.hadoop.fs.Path(f"{table.path}/_delta_log")
     fs = log_dir.getFileSystem(conf)
     expected = dict(metadata)

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from careplus_spark import tables
-from careplus_spark.bronze.tickets import row_hash
 from careplus_spark.gold import models
 from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.silver.logs import days_filter
@@ -281,7 +280,7 @@ def with_lineage(rows: DataFrame, run_id: str) -> DataFrame:
     business = [c for c in rows.columns if c not in LINEAGE]
     return rows.select(
         *business,
-        row_hash(business).alias("_row_hash"),
+        tables.row_hash(business).alias("_row_hash"),
         F.lit(run_id).alias("_run_id"),
         F.current_timestamp().alias("_processed_at"),
     )

@@ -37,7 +37,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from careplus_spark import tables
-from careplus_spark.bronze.tickets import SOURCE_COLUMNS, row_hash
+from careplus_spark.bronze.tickets import SOURCE_COLUMNS
 from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.silver.cleaning import (
     RULE_DUPLICATE_KEY,
@@ -117,7 +117,7 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
         rule = F.when(live_valid & (F.col("_rank") > 1), F.lit(RULE_DUPLICATE_KEY)).otherwise(F.col("_rule"))
         return (
             ranked.withColumn("_rule", rule)
-            .withColumn("_row_hash", row_hash(SILVER_COLUMNS))
+            .withColumn("_row_hash", tables.row_hash(SILVER_COLUMNS))
             .withColumn("_run_id", F.lit(run_id))
         )
 
