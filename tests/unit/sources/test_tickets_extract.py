@@ -125,3 +125,11 @@ def test_bronze_parquet_settings_keep_statistics_on_key_and_cursor_only() -> Non
     assert settings["parquet.column.statistics.enabled#updated_at"] == "true"
     assert settings["parquet.enable.dictionary#ticket_id"] == "false"
     assert "parquet.enable.dictionary#status" not in settings
+
+
+def test_bronze_properties_collect_file_statistics_on_key_and_cursor_only() -> None:
+    from careplus_spark.bronze.tickets import bronze_properties
+
+    props = bronze_properties(_source("jdbc:mysql://h:3306/db"))
+    assert props["delta.enableChangeDataFeed"] == "true"
+    assert props["delta.dataSkippingStatsColumns"] == "ticket_id,updated_at"
