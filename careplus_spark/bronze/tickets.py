@@ -33,7 +33,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -174,8 +173,6 @@ class _Written:
     updated: int
     version: int | None
     table_id: str | None
-    #: The write created the table (it still has to be registered in the catalog).
-    created: bool = False
 
 
 def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -213,16 +210,10 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     if window.upper is not None and window.rows > 0:
         written = _extract_and_write(spark, ctx, source, table, info, window, name, required, optional)
     detail = f"window [{window.lower}, {window.upper}]"
-    # A table created by this run is registered in the catalog while the cursor is
-    # recorded: both are mostly metastore/file-system latency, and neither needs the other.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="careplus-register") as pool:
-        registering = pool.submit(tables.register, spark, table) if written.created else None
-        if written.table_id is not None:
-            version = written.version if written.version is not None else info.version  # type: ignore[union-attr]
-            target = cursor_state.TableInfo(written.table_id, version, 0, {})
-            detail += _advance(spark, ctx, source, table, state, cursor, window, target)
-        if registering is not None:
-            registering.result()
+    if written.table_id is not None:
+        version = written.version if written.version is not None else info.version  # type: ignore[union-attr]
+        target = cursor_state.TableInfo(written.table_id, version, 0, {})
+        detail += _advance(spark, ctx, source, table, state, cursor, window, target)
     versions = {table.qualified: written.version} if written.version is not None else {}
     return StepResult(
         step=STEP,
@@ -365,8 +356,8 @@ def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metad
             info: cursor_state.TableInfo | None, properties: Mapping[str, str]) -> _Written:
     """A full load into an empty bronze: one pass from JDBC to Delta, no join, no MERGE.
 
-    A missing table is created by this very write (with ``properties``); the caller
-    registers it (``created``). The version, table id and row
+    A missing table is created by this very write (with ``properties``) and registered.
+    The version, table id and row
     count come from the commit's own log entry (one small file read), not from
     ``DESCRIBE HISTORY``/``DETAIL`` jobs.
     """
@@ -380,7 +371,9 @@ def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metad
             .option("userMetadata", json.dumps(metadata, sort_keys=True))
             .save(table.path)
         )
-    return replace(_written_by(spark, table, metadata, info), created=created)
+    if created:
+        tables.register(spark, table)
+    return _written_by(spark, table, metadata, info)
 
 
 def _written_by(spark: SparkSession, table: tables.TableRef, metadata: Mapping[str, str],

@@ -182,13 +182,13 @@ def save(spark: SparkSession, state_table: tables.TableRef, state: CursorState) 
     )
     created = not tables.exists(spark, state_table)
     name = state.name.replace("'", "''")
-    (
-        row.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"name = '{name}'")
-        .option("userMetadata", json.dumps({"run_id": state.run_id, "step": "cursor"}, sort_keys=True))
-        .save(state_table.path)
+    writer = row.write.format("delta").option(
+        "userMetadata", json.dumps({"run_id": state.run_id, "step": "cursor"}, sort_keys=True)
     )
+    if created:  # the first row creates the table: nothing to replace (and no replaceWhere check job)
+        writer.mode("append").save(state_table.path)
+    else:
+        writer.mode("overwrite").option("replaceWhere", f"name = '{name}'").save(state_table.path)
     if created:
         tables.register(spark, state_table)
 

@@ -151,6 +151,38 @@ def read_jdbc(spark: SparkSession, source: TicketsSourceConfig, options: Mapping
     return with_retries(lambda: spark.read.format("jdbc").options(**full).load(), f"JDBC source {safe_url(source.url)}")
 
 
+def query_rows(spark: SparkSession, options: Mapping[str, str]) -> list[dict[str, str | None]]:
+    """Runs a small ``query`` on one driver-side JDBC connection; every value as text.
+
+    The connection comes from Spark's own JDBC dialect and options (the same driver
+    registry, URL options and connection providers as a ``spark.read.jdbc``), but no
+    Spark job is planned, compiled or scheduled: for the planning queries of an
+    extraction that is most of their cost. Use it for results of a few rows only.
+
+    Example:
+        >>> query_rows(spark, {**jdbc_options(source, query="SELECT 1 AS one"), "password": "…"})  # doctest: +SKIP
+        [{'one': '1'}]
+    """
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    jdbc = jvm.org.apache.spark.sql.execution.datasources.jdbc
+    parameters = jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(dict(options))
+    jdbc_options_ = jdbc.JDBCOptions(parameters)
+    factory = jvm.org.apache.spark.sql.jdbc.JdbcDialects.get(jdbc_options_.url()).createConnectionFactory(jdbc_options_)
+    connection = factory.apply(-1)
+    try:
+        statement = connection.prepareStatement(options["query"])
+        statement.setQueryTimeout(jdbc_options_.queryTimeout())
+        result = statement.executeQuery()
+        meta = result.getMetaData()
+        names = [meta.getColumnLabel(i) for i in range(1, meta.getColumnCount() + 1)]
+        rows = []
+        while result.next():
+            rows.append({name: result.getString(i) for i, name in enumerate(names, start=1)})
+        return rows
+    finally:
+        connection.close()
+
+
 def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_s: float = 1.0) -> T:
     """Runs ``action``, retrying transient connection failures with exponential backoff.
 

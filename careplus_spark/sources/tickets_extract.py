@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import DataError, SchemaError
 from careplus_spark.platform.config import TicketsSourceConfig
-from careplus_spark.sources.jdbc import dialect, jdbc_options, safe_url, with_retries
+from careplus_spark.sources.jdbc import dialect, jdbc_options, query_rows, safe_url, with_retries
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -175,26 +175,22 @@ def window_condition(column: str, window: ExtractWindow, kind: str) -> str:
     return f"{col} >= {literal(window.lower, kind)} AND {upper}"
 
 
-def jdbc_query(spark: SparkSession, source: TicketsSourceConfig, sql: str, schema: str | None = None) -> list[Any]:
-    """Runs a small query through Spark's JDBC source and collects its rows (retried).
+def jdbc_query(spark: SparkSession, source: TicketsSourceConfig, sql: str) -> list[dict[str, str | None]]:
+    """Runs a small query on the source (one driver-side connection, retried); values as text.
 
     Example:
         >>> jdbc_query(spark, cfg.sources.tickets, "SELECT COUNT(*) AS n FROM support_tickets")  # doctest: +SKIP
-        [Row(n=300)]
+        [{'n': '300'}]
 
     Raises:
         AuthenticationError: wrong credentials (at once).
         SourceUnavailableError: the source stayed unreachable through every retry.
     """
     options = jdbc_options(source, query=sql)
-    if schema:
-        # Drivers type computed columns differently (SQLite reports MIN/MAX of text as
-        # NUMERIC): the caller states the types it expects.
-        options["customSchema"] = schema
     if source.password.is_set():
         options["password"] = source.password.reveal()
     return with_retries(
-        lambda: spark.read.format("jdbc").options(**options).load().collect(),
+        lambda: query_rows(spark, options),
         f"JDBC source {safe_url(source.url)}",
         attempts=source.retries,
         backoff_s=source.retry_backoff_s,
@@ -215,7 +211,7 @@ def plan_window(spark: SparkSession, source: TicketsSourceConfig, lower: str | N
         f"SELECT COUNT(*) AS n, CAST(MIN({col}) AS CHAR) AS lo, CAST(MAX({col}) AS CHAR) AS hi "
         f"FROM {quote(source.table)}{where}"
     )
-    row = jdbc_query(spark, source, sql, schema="n BIGINT, lo STRING, hi STRING")[0]
+    row = jdbc_query(spark, source, sql)[0]
     rows = int(row["n"] or 0)
     if row["hi"] is None:
         return ExtractWindow(lower, None, rows if lower is not None else 0)
@@ -262,7 +258,7 @@ def key_boundaries(spark: SparkSession, source: TicketsSourceConfig, rows: int, 
         f"ORDER BY {key} LIMIT 1 OFFSET {rows * i // count}) b{i}"
         for i in range(1, count)
     ]
-    found = jdbc_query(spark, source, " UNION ALL ".join(parts), schema="k STRING")
+    found = jdbc_query(spark, source, " UNION ALL ".join(parts))
     return sorted({r["k"] for r in found if r["k"] is not None})
 
 
