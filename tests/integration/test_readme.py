@@ -41,7 +41,7 @@ def test_readme_demo_command_runs_to_the_end() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     assert "demo finished" in output
-    for table in ("bronze.tickets", "bronze.logs", "bronze.logs_quarantine"):
+    for table in ("bronze.tickets", "silver.tickets", "bronze.logs", "bronze.logs_quarantine", "gold.fct_tickets"):
         assert re.search(rf"^{re.escape(table)}\s+[\d,]+\s+\d+", result.stdout, re.M), f"{table} missing:\n{result.stdout[-3000:]}"
     summary = re.search(r"^ingest_logs\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)", result.stdout, re.M)
     assert summary, result.stdout[-3000:]
