@@ -5,8 +5,9 @@ VENV ?= $(if $(filter 35,$(SPARK_LINE)),.venv35,.venv)
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.careplus-installed
+LINT_STAMP := $(VENV)/.careplus-lint-installed
 
-.PHONY: setup demo test test-fast smoke services clean
+.PHONY: setup demo test test-fast smoke services lint clean
 
 $(STAMP): setup.py constraints-spark$(SPARK_LINE).txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,16 @@ setup: $(STAMP)
 ## demo: set up, then generate data and run the whole pipeline on the embedded default
 demo: setup
 	$(BIN)/careplus demo
+
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[lint]' -c constraints-spark$(SPARK_LINE).txt
+	touch $(LINT_STAMP)
+
+## lint: ruff, mypy and the import-linter contracts (.importlinter: layers, no cycles)
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check careplus_spark jobs tests bench
+	$(BIN)/mypy careplus_spark jobs
+	$(BIN)/lint-imports
 
 ## services: install MariaDB and the S3 gateway the integration tests start (needs root/apt)
 services:

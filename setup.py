@@ -44,6 +44,8 @@ setup(
     extras_require={
         "test": ["pytest>=8", "chispa>=0.10", "boto3>=1.34", "pyarrow>=14"],
         "aws": ["boto3>=1.34"],
+        # `make lint`: pinned, so that a new release of a linter cannot fail CI on unchanged code
+        "lint": ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17", "types-PyYAML>=6.0"],
     },
     entry_points={"console_scripts": ["careplus=careplus_spark.cli:main"]},
 )

@@ -273,7 +273,7 @@ def make_lakehouse(name: str, history: int, work: Path, args: argparse.Namespace
 
 def build_history(spark, lake: Lakehouse, cache: Path) -> Timed:  # type: ignore[no-untyped-def]
     """Source = days 0..history-1, then one pipeline run over all of it (untimed figure)."""
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.lakehouse.run import RunContext
 
     put_tickets(snapshot(cache, lake.history - 1), lake.tickets_db)
     for day in range(lake.history):
@@ -287,7 +287,7 @@ def build_history(spark, lake: Lakehouse, cache: Path) -> Timed:  # type: ignore
 
 def time_next_day(spark, lake: Lakehouse, cache: Path, meta: dict) -> Timed:  # type: ignore[no-untyped-def]
     """Adds day ``history`` to the source and times the whole pipeline on it."""
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.lakehouse.run import RunContext
 
     day = lake.history
     put_tickets(snapshot(cache, day), lake.tickets_db)
@@ -299,7 +299,7 @@ def time_next_day(spark, lake: Lakehouse, cache: Path, meta: dict) -> Timed:  # 
 
 
 def time_full_refresh(spark, lake: Lakehouse) -> Timed:  # type: ignore[no-untyped-def]
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.lakehouse.run import RunContext
 
     print(f"{lake.name}: timing a full refresh of gold ... load average {load_average()}", flush=True)
     timed = run_pipeline(spark, RunContext(lake.cfg, full_refresh=True), ["gold"],
@@ -356,10 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     big = make_lakehouse(f"h{days}", days, work, args)
     spark = None
     try:
-        from careplus_spark.platform.session import build_session
+        from careplus_spark.pipeline.entry import open_lakehouse
 
         started = time.monotonic()
-        spark = build_session(small.cfg, app_name="careplus-bench-incremental")
+        spark = open_lakehouse(small.cfg, app_name="careplus-bench-incremental")
         print(f"Spark session ready in {time.monotonic() - started:.1f} s (not counted; local[2], "
               f"{args.shuffle_partitions} shuffle partitions, driver memory {args.driver_memory})", flush=True)
 

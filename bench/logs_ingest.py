@@ -288,12 +288,12 @@ def baseline_main(logs: Path, out: Path) -> None:
 
 
 def ours_main(logs: Path, lakehouse: Path, driver_memory: str, extra: list[str]) -> None:
-    """``build_session`` + ``bronze.logs.ingest`` into an empty lakehouse, phases timed."""
+    """``open_lakehouse`` + ``bronze.logs.ingest`` into an empty lakehouse, phases timed."""
     started = time.monotonic()
     from careplus_spark.bronze import logs as bronze_logs
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.lakehouse.run import RunContext
+    from careplus_spark.pipeline.entry import open_lakehouse
     from careplus_spark.platform.config import load_config
-    from careplus_spark.platform.session import build_session
     from careplus_spark.sources import file_ledger
 
     phases: list[tuple[str, float]] = []
@@ -322,7 +322,7 @@ def ours_main(logs: Path, lakehouse: Path, driver_memory: str, extra: list[str])
         f"spark.driver_memory={driver_memory}", *extra,
     ]
     cfg = load_config("local", overrides=overrides)
-    spark = build_session(cfg)
+    spark = open_lakehouse(cfg)
     session_s = time.monotonic() - started
     t = time.monotonic()
     result = bronze_logs.ingest(spark, RunContext(cfg))

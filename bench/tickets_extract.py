@@ -107,9 +107,9 @@ def ours(server, table: str, root: Path, partitions: int) -> tuple[int, float, f
         into another empty lakehouse in the same, now warm, JVM (for information).
     """
     from careplus_spark.bronze import tickets as bronze_tickets
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.lakehouse.run import RunContext
+    from careplus_spark.pipeline.entry import open_lakehouse
     from careplus_spark.platform.config import load_config
-    from careplus_spark.platform.session import build_session
 
     os.environ["CAREPLUS_BENCH_MYSQL_PASSWORD"] = server.admin_password
     cfg = load_config(
@@ -129,7 +129,7 @@ def ours(server, table: str, root: Path, partitions: int) -> tuple[int, float, f
         conf_dir=REPO / "conf",
     )
     started = time.monotonic()
-    spark = build_session(cfg, app_name="careplus-bench")
+    spark = open_lakehouse(cfg, app_name="careplus-bench")
     spark.range(1).count()  # the JVM is up and a first job has run
     print(f"ours: Spark session ready in {time.monotonic() - started:.1f} s (not counted)")
     started = time.monotonic()

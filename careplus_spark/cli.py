@@ -14,9 +14,19 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from careplus_spark.errors import CarePlusError
+from careplus_spark.errors import CarePlusError, ConfigError
+from careplus_spark.lakehouse.run import RunContext
+from careplus_spark.pipeline.generate import next_day_index, run_generate
+from careplus_spark.pipeline.report import format_dataframe
+from careplus_spark.pipeline.status import render
+from careplus_spark.platform import jars, session
 from careplus_spark.platform.config import AppConfig, load_config
+from careplus_spark.sources.log_reader import build_reader_jar
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careplus: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one paragraph, no trace
+    except Exception as exc:
         if args.debug:
             raise
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
@@ -110,21 +120,15 @@ def _say(message: str) -> None:
 
 
 def _cmd_setup(args: argparse.Namespace) -> int:
-    from careplus_spark.platform import jars, session
-
     cfg = _config(args)
     paths = jars.fetch_jars(session.jars_dir(cfg), progress=_say)
     _say(f"jars ready in {session.jars_dir(cfg)} ({len(paths)} files)")
     if not args.skip_reader:
-        from careplus_spark.sources.log_reader import build_reader_jar
-
         _say(f"log reader: {build_reader_jar(jars.spark_line())}")
     return 0
 
 
 def _cmd_jars(args: argparse.Namespace) -> int:
-    from careplus_spark.platform import session
-
     print(session.spark_conf(_config(args), include_secrets=False).get("spark.jars", ""))
     return 0
 
@@ -132,8 +136,6 @@ def _cmd_jars(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     import dataclasses
     import pprint
-
-    from careplus_spark.platform import session
 
     cfg = _config(args)
     if args.spark_conf:
@@ -145,8 +147,6 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.generate import next_day_index, run_generate
-
     cfg = _config(args)
     first = next_day_index(cfg) if args.next_day else (args.first_day or 0)
     days = args.days if args.days is not None else (1 if args.next_day else None)
@@ -158,15 +158,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(cfg: AppConfig, name: str):  # type: ignore[no-untyped-def]
-    from careplus_spark.platform.session import build_session
+def _session(cfg: AppConfig, name: str) -> SparkSession:
+    from careplus_spark.pipeline.entry import open_lakehouse  # lazy: imports Spark (--help stays fast)
 
-    return build_session(cfg, app_name=f"careplus-{name}")
+    return open_lakehouse(cfg, app_name=f"careplus-{name}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.context import RunContext
-    from careplus_spark.pipeline.steps import resolve, run_steps
+    from careplus_spark.pipeline.steps import resolve, run_steps  # lazy: imports Spark (--help stays fast)
 
     cfg = _config(args)
     resolve(args.jobs)  # unknown job names fail before Spark starts
@@ -178,14 +177,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.demo import run_demo
+    from careplus_spark.pipeline.demo import run_demo  # lazy: imports Spark (--help stays fast)
 
     return run_demo(_config(args), fresh=args.fresh, say=_say)
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.report import format_dataframe
-
     cfg = _config(args)
     text = args.execute if args.execute is not None else sys.stdin.read()
     statements = [s.strip() for s in text.split(";") if s.strip()]
@@ -200,9 +197,6 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from careplus_spark.errors import ConfigError
-    from careplus_spark.pipeline.status import render
-
     if args.runs < 1:
         raise ConfigError(f"--runs must be at least 1, found {args.runs}")
     cfg = _config(args)

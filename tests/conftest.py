@@ -51,9 +51,9 @@ def base_cfg(session_root: Path) -> AppConfig:
 
 @pytest.fixture(scope="session")
 def spark(base_cfg: AppConfig) -> Iterator[object]:
-    from careplus_spark.platform.session import build_session
+    from careplus_spark.pipeline.entry import open_lakehouse
 
-    session = build_session(base_cfg, app_name="careplus-tests")
+    session = open_lakehouse(base_cfg, app_name="careplus-tests")
     yield session
     session.stop()
 

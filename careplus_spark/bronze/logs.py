@@ -27,16 +27,16 @@ would produce many small files; none would make every silver refresh scan all hi
 
 from __future__ import annotations
 
-import contextlib
+import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.sources import file_ledger
 from careplus_spark.sources.files import SourceFile, list_files
 from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks, take_block_counts
@@ -44,9 +44,9 @@ from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks, ta
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-#: The SPEC fields as the reader returns them (raw strings).
-FIELDS = tuple(FIELD_COLUMNS)
 PARTITION = "log_date"
+#: bronze.logs_quarantine: the malformed block, where it was, why, lineage.
+QUARANTINE_COLUMNS = ("_source_file", "_offset", "_raw", "_reason", "_ingested_at", "_run_id")
 #: Columns with file statistics: the lineage columns that queries on bronze.logs filter
 #: on (``replaceWhere`` on ``_source_file``, this run's rows, malformed rows).
 STATS_COLUMNS = ("_source_file", "_run_id", "_parse_error")
@@ -62,7 +62,7 @@ NO_STATS_COLUMNS = ("session_id", "ip", "response_time", "cpu", "user_agent", "m
 #: bronze.logs keeps change data so that silver can find the days a run touched. Delta
 #: passes table properties to the Parquet writer (``parquet.*`` keys).
 BRONZE_PROPERTIES = {
-    "delta.enableChangeDataFeed": "true",
+    **catalog.BRONZE_LOGS.properties,
     "delta.dataSkippingStatsColumns": ",".join(STATS_COLUMNS),
     **{f"parquet.enable.dictionary#{name}": "false" for name in PLAIN_COLUMNS},
     **{f"parquet.column.statistics.enabled#{name}": "false" for name in NO_STATS_COLUMNS},
@@ -79,27 +79,11 @@ BRONZE_PROPERTIES = {
 MAX_OPEN_WRITERS = 4
 
 
-@contextlib.contextmanager
-def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
-    """Sets SQL settings for the duration of a block, then restores the earlier values."""
-    before = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
-
-
 def to_bronze(blocks: DataFrame, run_id: str) -> DataFrame:
     """The reader's rows in bronze.logs' shape: raw fields, lineage (``_raw`` only for malformed
     blocks), ``log_date``."""
     return blocks.select(
-        *FIELDS,
+        *FIELD_COLUMNS,
         F.col("source_file").alias("_source_file"),
         F.col("offset").alias("_offset"),
         F.when(F.col("parse_error").isNotNull(), F.col("raw")).alias("_raw"),
@@ -136,22 +120,17 @@ def replace_files(
         >>> replace_files(spark, rows, TableRef("bronze", "logs", root), ["file:/l/a.log"], run_id)  # doctest: +SKIP
         4
     """
-    import json
-
     created = tables.create_if_missing(spark, table, df, partition_by, properties)
     predicate = file_predicate(paths)
     writer = df.write.format("delta").option(
         "userMetadata", json.dumps({"run_id": run_id, "step": "ingest_logs"}, sort_keys=True)
     )
-    with session_conf(spark, {"spark.sql.maxConcurrentOutputFileWriters": str(MAX_OPEN_WRITERS)}):
+    with delta.session_conf(spark, {"spark.sql.maxConcurrentOutputFileWriters": str(MAX_OPEN_WRITERS)}):
         if created or not has_rows(spark, table, predicate):
             writer.mode("append").save(table.path)
         else:
             writer.mode("overwrite").option("replaceWhere", predicate).save(table.path)
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, table.path).history(1).select("version").first()
-    return int(row["version"]) if row else None
+    return delta.latest_version(spark, table.path)
 
 
 def has_rows(spark: SparkSession, table: tables.TableRef, predicate: str) -> bool:
@@ -172,12 +151,10 @@ def reader_counts(
     counted = take_block_counts(spark, key)
     if counted is None or version is None or any(bad is None for _, bad in counted.values()):
         return None
-    from delta.tables import DeltaTable
-
-    last = DeltaTable.forPath(spark, table.path).history(1).select("version", "operationMetrics").first()
-    if last is None or int(last["version"]) != version:
+    last = delta.last_commit(spark, table.path)
+    if last is None or last.version != version:
         return None
-    written = (last["operationMetrics"] or {}).get("numOutputRows")
+    written = last.metrics.get("numOutputRows")
     if written is None or int(written) != sum(blocks for blocks, _ in counted.values()):
         return None
     return {
@@ -211,20 +188,19 @@ def quarantine(spark: SparkSession, ctx: RunContext, paths: Sequence[str]) -> in
     """
     rows = (
         spark.read.format("delta")
-        .load(ctx.table("bronze", "logs").path)
+        .load(ctx.ref(catalog.BRONZE_LOGS).path)
         .where(F.col(PARTITION).isNull() & (F.col("_run_id") == ctx.run_id) & F.col("_parse_error").isNotNull())
-        .select(
-            "_source_file", "_offset", "_raw", F.col("_parse_error").alias("_reason"), "_ingested_at", "_run_id"
-        )
+        .withColumnRenamed("_parse_error", "_reason")
+        .select(*QUARANTINE_COLUMNS)
     )
-    return replace_files(spark, rows, ctx.table("bronze", "logs_quarantine"), paths, ctx.run_id)
+    return replace_files(spark, rows, ctx.ref(catalog.BRONZE_LOGS_QUARANTINE), paths, ctx.run_id)
 
 
 def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     """Reads new, changed and forced log files and replaces their rows in bronze."""
     started = time.monotonic()
     source = ctx.cfg.sources.logs
-    ledger = ctx.table("ops", "log_files")
+    ledger = ctx.ref(catalog.LOG_FILES)
     listed = list_files(spark, source.path, source.pattern)
     known = file_ledger.load(spark, ledger)
     selection = file_ledger.select(listed, known, ctx.reprocess, ctx.since)
@@ -236,16 +212,16 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     if not files:
         return StepResult(step="ingest_logs", seconds=time.monotonic() - started, detail=detail)
     paths = [f.path for f in files]
-    bronze = ctx.table("bronze", "logs")
+    bronze = ctx.ref(catalog.BRONZE_LOGS)
     # the reader's tasks count blocks per file while the rows are written: no second pass
     key = f"{ctx.run_id}-{uuid.uuid4().hex}"
     rows = to_bronze(read_log_blocks(spark, paths, counts_key=key), ctx.run_id)
-    version = replace_files(spark, rows, bronze, paths, ctx.run_id, [PARTITION], BRONZE_PROPERTIES)
+    version = replace_files(spark, rows, bronze, paths, ctx.run_id, catalog.BRONZE_LOGS.partition_by, BRONZE_PROPERTIES)
     versions = {bronze.qualified: version}
     counts = reader_counts(spark, key, bronze, version)
     if counts is None:
         counts = per_file_counts(spark, bronze, ctx.run_id)
-    versions["bronze.logs_quarantine"] = quarantine(spark, ctx, paths)
+    versions[catalog.BRONZE_LOGS_QUARANTINE.qualified] = quarantine(spark, ctx, paths)
     recorded = file_ledger.record(spark, ledger, files, counts, ctx.run_id, known=known.keys())
     if recorded.version is not None:
         versions[ledger.qualified] = recorded.version

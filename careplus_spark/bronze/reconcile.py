@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
+from careplus_spark.bronze.ticket_cursor import ReconcileSchedule, cursor_name
 from careplus_spark.errors import DataError
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse import state as cursor_state
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.platform.config import TicketsSourceConfig
-from careplus_spark.sources import cursor_state
 from careplus_spark.sources import tickets_extract as extract
 from careplus_spark.sources.jdbc import jdbc_options, safe_url, with_retries
 
@@ -128,23 +129,17 @@ def reconcile_deletes(
 
 
 def _soft_delete(spark: SparkSession, table: tables.TableRef, gone: DataFrame, key: str, run_id: str) -> int:
-    import json
-
     from delta.tables import DeltaTable
 
     target = DeltaTable.forPath(spark, table.path)
-    conf_key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(conf_key, json.dumps({"run_id": run_id, "step": STEP}, sort_keys=True))
-    try:
+    with delta.commit_metadata(spark, {"run_id": run_id, "step": STEP}):
         (
             target.alias("t")
             .merge(gone.alias("s"), f"t.`{key}` = s.`{key}`")
             .whenMatchedUpdate(condition="t._deleted_at IS NULL", set={"_deleted_at": "current_timestamp()"})
             .execute()
         )
-    finally:
-        spark.conf.unset(conf_key)
-    return int(target.history(1).select("version").first()["version"])  # type: ignore[index]
+    return delta.latest_version(spark, table.path)
 
 
 def reconcile(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -154,22 +149,20 @@ def reconcile(spark: SparkSession, ctx: RunContext) -> StepResult:
         >>> reconcile(spark, RunContext(load_config("local")))  # doctest: +SKIP
         StepResult(step='reconcile_tickets', rows_read=298, rows_updated=2, ...)
     """
-    from careplus_spark.bronze.tickets import cursor_name
-
     started = time.monotonic()
     source = ctx.cfg.sources.tickets
-    table = ctx.table("bronze", "tickets")
+    table = ctx.ref(catalog.BRONZE_TICKETS)
     outcome = reconcile_deletes(spark, source, table, ctx.run_id)
-    state_table = ctx.table("ops", "cursors")
+    state_table = ctx.ref(catalog.CURSORS)
     name = cursor_name(source)
-    info = cursor_state.table_info(spark, table)
+    info = tables.table_info(spark, table)
     state = cursor_state.load(spark, state_table, name)
     cursor = cursor_state.resolve(state, cursor_state.latest_commit_cursor(info, name), info)
     if cursor is not None and info is not None:
         cursor_state.save(
             spark,
             state_table,
-            replace(cursor, runs_since_reconcile=0, last_reconciled_at=outcome.at, run_id=ctx.run_id,
+            replace(cursor, attributes=ReconcileSchedule(0, outcome.at).attributes(), run_id=ctx.run_id,
                     table_version=info.version),
         )
     return StepResult(

@@ -2,7 +2,7 @@
 
 Incremental and loss-free (SPEC 2.3). One run:
 
-1. resolves the cursor (:mod:`careplus_spark.sources.cursor_state`): the newer of the
+1. resolves the cursor (:mod:`careplus_spark.lakehouse.state`): the newer of the
    ``ops.cursors`` row and the cursor stored in bronze's latest ingest commit; none
    (first run, or bronze recreated) means a full load;
 2. plans and reads the window ``[cursor - lookback, max]`` in parallel
@@ -28,22 +28,25 @@ Delta change data feed on, which silver reads.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.bronze import reconcile
+from careplus_spark.bronze.ticket_cursor import ReconcileSchedule, cursor_name
+from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse import state as cursor_state
+from careplus_spark.lakehouse.delta import TableInfo
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.platform.config import TicketsSourceConfig
-from careplus_spark.sources import cursor_state
 from careplus_spark.sources import tickets_extract as extract
 from careplus_spark.sources.jdbc import safe_url, with_retries
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,10 +55,9 @@ log = logging.getLogger(__name__)
 
 KEY = "ticket_id"
 CURSOR = "updated_at"
-SOURCE_COLUMNS = extract.REQUIRED_COLUMNS
 LINEAGE_COLUMNS = ("_row_hash", "_extracted_at", "_run_id", "_source", "_cursor_from", "_cursor_to", "_deleted_at")
-#: Change data feed on (silver reads it).
-BRONZE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+#: bronze.tickets: the source columns as they came, then the lineage (drifted columns are added at the end).
+BRONZE_COLUMNS = (*TICKET_COLUMNS, *LINEAGE_COLUMNS)
 STEP = "ingest_tickets"
 #: Columns whose values are (nearly) unique per row: Parquet dictionary encoding only
 #: fills a dictionary and falls back to plain for them, at a marked CPU cost.
@@ -88,12 +90,7 @@ def bronze_properties(source: TicketsSourceConfig) -> dict[str, str]:
     the key and the cursor only (the MERGE on the key and the window filter use them;
     min/max of a dozen free-text columns would only make every write dearer)."""
     stats = dict.fromkeys((source.key_column, source.cursor_column))
-    return {**BRONZE_PROPERTIES, "delta.dataSkippingStatsColumns": ",".join(stats)}
-
-
-def cursor_name(source: TicketsSourceConfig) -> str:
-    """The name of the tickets cursor in ``ops.cursors`` and in bronze commits."""
-    return f"tickets:{source.table}"
+    return {**catalog.BRONZE_TICKETS.properties, "delta.dataSkippingStatsColumns": ",".join(stats)}
 
 
 def typed_cursor(column: str) -> Callable[[DataFrame], DataFrame]:
@@ -189,9 +186,9 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     """
     started = time.monotonic()
     source = extract.source_options(ctx.cfg.sources.tickets)
-    table = ctx.table("bronze", "tickets")
+    table = ctx.ref(catalog.BRONZE_TICKETS)
     name = cursor_name(source)
-    info = cursor_state.table_info(spark, table)
+    info = tables.table_info(spark, table)
     where = f"source table {source.table} at {safe_url(source.url)}"
     columns = extract.source_columns(spark, source)
     required = extract.required_columns(source)
@@ -199,7 +196,7 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     optional = extract.drifted_columns(
         columns, required, _bronze_source_columns(spark, table, info), source.schema_drift, where
     )
-    state = cursor_state.load(spark, ctx.table("ops", "cursors"), name)
+    state = cursor_state.load(spark, ctx.ref(catalog.CURSORS), name)
     cursor = cursor_state.resolve(state, cursor_state.latest_commit_cursor(info, name), info)
     lower = extract.window_start(cursor.value if cursor else None, source.lookback_minutes)
     window = extract.plan_window(spark, source, lower)
@@ -212,7 +209,7 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     detail = f"window [{window.lower}, {window.upper}]"
     if written.table_id is not None:
         version = written.version if written.version is not None else info.version  # type: ignore[union-attr]
-        target = cursor_state.TableInfo(written.table_id, version, 0, {})
+        target = TableInfo(written.table_id, version, 0, {})
         detail += _advance(spark, ctx, source, table, state, cursor, window, target)
     versions = {table.qualified: written.version} if written.version is not None else {}
     return StepResult(
@@ -235,39 +232,38 @@ def _advance(
     state: cursor_state.CursorState | None,
     cursor: cursor_state.CursorState | None,
     window: extract.ExtractWindow,
-    target: cursor_state.TableInfo,
+    target: TableInfo,
 ) -> str:
     """Records the cursor after the bronze commit (and reconciles deletes when due).
 
     Returns:
         Text for the step's detail.
     """
-    from careplus_spark.bronze import reconcile
-
     new_value = window.upper if window.upper is not None else (cursor.value if cursor else None)
     if cursor is not None and cursor.value and new_value and new_value < cursor.value:
         new_value = cursor.value  # never move a cursor backwards
-    runs = (cursor.runs_since_reconcile if cursor else (state.runs_since_reconcile if state else 0)) + 1
+    schedule = ReconcileSchedule.of(cursor if cursor is not None else state)
+    schedule = replace(schedule, runs_since=schedule.runs_since + 1)
+    detail = ""
+    version = target.version
+    every = source.reconcile_every_runs
+    if every > 0 and schedule.runs_since >= every:
+        outcome = reconcile.reconcile_deletes(spark, source, table, ctx.run_id)
+        detail = f"; {outcome.summary()}"
+        schedule = ReconcileSchedule(0, outcome.at)
+        version = outcome.version if outcome.version is not None else target.version
     next_state = cursor_state.CursorState(
         name=cursor_name(source),
         value=new_value,
         table_id=target.table_id,
-        table_version=target.version,
+        table_version=version,
         run_id=ctx.run_id,
-        runs_since_reconcile=runs,
-        last_reconciled_at=cursor.last_reconciled_at if cursor else None,
+        attributes=schedule.attributes(),
     )
-    detail = ""
-    every = source.reconcile_every_runs
-    if every > 0 and runs >= every:
-        outcome = reconcile.reconcile_deletes(spark, source, table, ctx.run_id)
-        detail = f"; {outcome.summary()}"
-        next_state = replace(next_state, runs_since_reconcile=0, last_reconciled_at=outcome.at,
-                             table_version=outcome.version if outcome.version is not None else target.version)
     moved = state is None or (state.value, state.table_id, state.table_version) != (
         next_state.value, next_state.table_id, next_state.table_version)
     if moved or every > 0:
-        cursor_state.save(spark, ctx.table("ops", "cursors"), next_state)
+        cursor_state.save(spark, ctx.ref(catalog.CURSORS), next_state)
     return detail
 
 
@@ -276,7 +272,7 @@ def _extract_and_write(
     ctx: RunContext,
     source: TicketsSourceConfig,
     table: tables.TableRef,
-    info: cursor_state.TableInfo | None,
+    info: TableInfo | None,
     window: extract.ExtractWindow,
     name: str,
     required: Sequence[str],
@@ -298,62 +294,32 @@ def _extract_and_write(
     metadata = cursor_state.commit_metadata(name, str(window.upper), run_id=ctx.run_id, step=STEP)
     what = f"JDBC source {safe_url(source.url)}"
     if info is not None:
-        _evolve(spark, table, frame)
-        _enable_change_feed(spark, table, info)
-        frame = _align(spark, frame, table)
+        added = delta.add_missing_columns(spark, table.path, frame)
+        if added:
+            log.warning("bronze.tickets: added column(s) %s", added)
+        delta.enable_change_feed(spark, table.path, info)
+        frame, gone = delta.align_to(spark, frame, table.path)
+        if gone:
+            log.warning("bronze.tickets: optional column(s) %s no longer in the source; written as NULL", gone)
     if window.full and (info is None or info.num_files == 0):
-        with _session_conf(spark, parquet_settings(source)):
+        with delta.session_conf(spark, parquet_settings(source)):
             return with_retries(lambda: _append(spark, frame, table, metadata, info, bronze_properties(source)), what, source.retries,
                                 source.retry_backoff_s)
     if info is None:  # a full load into a table that appeared meanwhile: MERGE is always safe
-        info = cursor_state.table_info(spark, table)
-    with _session_conf(spark, parquet_settings(source)):
+        info = tables.table_info(spark, table)
+    with delta.session_conf(spark, parquet_settings(source)):
         return _merge(spark, frame, table, source, metadata, what, info.table_id)  # type: ignore[union-attr]
 
 
-def _bronze_source_columns(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo | None) -> list[str]:
+def _bronze_source_columns(spark: SparkSession, table: tables.TableRef, info: TableInfo | None) -> list[str]:
     if info is None:
         return []
     columns = spark.read.format("delta").load(table.path).columns
     return [c for c in columns if c not in LINEAGE_COLUMNS]
 
 
-def _enable_change_feed(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo | None) -> None:
-    """Turns the change data feed on for a bronze table created without it (silver reads it)."""
-    if info is None or info.properties.get("delta.enableChangeDataFeed", "").lower() == "true":
-        return
-    location = table.path.replace("`", "``")
-    spark.sql(f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
-
-
-def _evolve(spark: SparkSession, table: tables.TableRef, frame: DataFrame) -> None:
-    """Adds columns that the frame has and bronze lacks (drift ``add``, or newer lineage)."""
-    present = set(spark.read.format("delta").load(table.path).columns)
-    new = [f for f in frame.schema.fields if f.name not in present]
-    if not new:
-        return
-    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in new)
-    location = table.path.replace("`", "``")
-    spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({columns})")
-    log.warning("bronze.tickets: added column(s) %s", [f.name for f in new])
-
-
-def _align(spark: SparkSession, frame: DataFrame, table: tables.TableRef) -> DataFrame:
-    """Frame columns in bronze's order and types; bronze columns the source no longer has are NULL."""
-    target = spark.read.format("delta").load(table.path).schema
-    gone = [f.name for f in target.fields if f.name not in frame.columns]
-    if gone:
-        log.warning("bronze.tickets: optional column(s) %s no longer in the source; written as NULL", gone)
-    return frame.select(
-        *[
-            (F.col(f"`{f.name}`") if f.name in frame.columns else F.lit(None)).cast(f.dataType).alias(f.name)
-            for f in target.fields
-        ]
-    )
-
-
 def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metadata: dict[str, str],
-            info: cursor_state.TableInfo | None, properties: Mapping[str, str]) -> _Written:
+            info: TableInfo | None, properties: Mapping[str, str]) -> _Written:
     """A full load into an empty bronze: one pass from JDBC to Delta, no join, no MERGE.
 
     A missing table is created by this very write (with ``properties``) and registered.
@@ -364,7 +330,7 @@ def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metad
     created = info is None
     defaults = {f"spark.databricks.delta.properties.defaults.{k.removeprefix('delta.')}": v
                 for k, v in properties.items()}
-    with _session_conf(spark, defaults if created else {}):
+    with delta.session_conf(spark, defaults if created else {}):
         (
             frame.write.format("delta")
             .mode("append")
@@ -377,73 +343,17 @@ def _append(spark: SparkSession, frame: DataFrame, table: tables.TableRef, metad
 
 
 def _written_by(spark: SparkSession, table: tables.TableRef, metadata: Mapping[str, str],
-                info: cursor_state.TableInfo | None) -> _Written:
+                info: TableInfo | None) -> _Written:
     """What the append carrying ``metadata`` wrote, from its own commit in the log."""
-    commit = _own_commit(spark, table, metadata, 0 if info is None else info.version + 1)
+    commit = delta.own_commit(spark, table.path, metadata, 0 if info is None else info.version + 1)
     if commit is None:  # not found in the log (should not happen): ask Delta
-        from delta.tables import DeltaTable
-
-        target = DeltaTable.forPath(spark, table.path)
-        last = target.history(1).select("version", "operationMetrics").first()
-        table_id = str(target.detail().select("id").first()["id"])  # type: ignore[index]
-        rows = int((last["operationMetrics"] or {}).get("numOutputRows", 0))  # type: ignore[index]
-        return _Written(rows, rows, 0, int(last["version"]), table_id)  # type: ignore[index]
-    version, rows, table_id = commit
+        commit = delta.last_commit(spark, table.path)
+    table_id = commit.table_id if commit is not None else None
     if table_id is None:
-        table_id = info.table_id if info is not None else cursor_state.table_info(spark, table).table_id  # type: ignore[union-attr]
-    return _Written(rows, rows, 0, version, table_id)
-
-
-def _own_commit(
-    spark: SparkSession, table: tables.TableRef, metadata: Mapping[str, str], first: int
-) -> tuple[int, int, str | None] | None:
-    """(version, rows written, table id if the commit sets it) of the commit carrying ``metadata``.
-
-    Reads ``_delta_log/<version>.json`` from ``first`` on (through Hadoop's file system, so
-    object stores work too) until the commit whose ``userMetadata`` is ``metadata``.
-    """
-    jvm = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    log_dir = jvm.org.apache.hadoop.fs.Path(f"{table.path}/_delta_log")
-    fs = log_dir.getFileSystem(conf)
-    expected = dict(metadata)
-    for version in range(first, first + 100):
-        path = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
-        if not fs.exists(path):
-            return None
-        stream = fs.open(path)
-        try:
-            text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-        finally:
-            stream.close()
-        actions = [json.loads(line) for line in str(text).splitlines() if line.strip()]
-        info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
-        try:
-            mine = json.loads(info.get("userMetadata") or "null") == expected
-        except ValueError:
-            mine = False
-        if not mine:
-            continue
-        rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
-        table_id = next((a["metaData"].get("id") for a in actions if "metaData" in a), None)
-        return version, rows, table_id
-    return None
-
-
-@contextlib.contextmanager
-def _session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
-    """Sets Spark SQL settings for the enclosed block, then restores them."""
-    before = {k: spark.conf.get(k, None) for k in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, previous in before.items():
-            if previous is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, previous)
+        known = info if info is not None else tables.table_info(spark, table)
+        table_id = known.table_id if known is not None else None
+    rows = int((commit.metrics if commit is not None else {}).get("numOutputRows", 0))
+    return _Written(rows, rows, 0, commit.version if commit is not None else None, table_id)
 
 
 def _merge(

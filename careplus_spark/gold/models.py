@@ -2,7 +2,10 @@
 
 Each function maps its input rows to the model's rows; :mod:`careplus_spark.gold.refresh`
 decides which input rows (all of them, or only those a run's changes touch) go in, and
-MERGEs the result. A transform must therefore be *local to its scope*: the rows of one
+MERGEs the result. ``@gold_model("<table>")`` registers a transform as the model of the
+catalog's ``gold.<table>`` (:mod:`careplus_spark.lakehouse.catalog`): it receives the
+entry's inputs as DataFrames, in the entry's order, and the named ``gold`` settings
+as keyword arguments (plain values, never the configuration). A transform must therefore be *local to its scope*: the rows of one
 ticket (or one day) depend only on input rows of that ticket (or day). That is what makes
 an incremental run equal a full refresh.
 
@@ -12,14 +15,15 @@ full and an incremental run — cannot change them) and stored rounded to 3 deci
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
 from careplus_spark.gold import columns as C
-from careplus_spark.silver.cleaning import SILVER_COLUMNS as SILVER_TICKET_COLUMNS
-from careplus_spark.silver.log_cleaning import SILVER_COLUMNS as SILVER_LOG_COLUMNS
+from careplus_spark.silver.log_cleaning import SILVER_LOG_COLUMNS
+from careplus_spark.silver.ticket_cleaning import SILVER_TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -60,6 +64,39 @@ SUMMARY_TICKET_COLUMNS = (
 
 _ROUND = 3
 
+Transform = Callable[..., "DataFrame"]
+
+
+@dataclass(frozen=True)
+class ModelFunction:
+    """A registered gold transform and the ``gold`` settings it takes as keyword arguments."""
+
+    table: str
+    transform: Transform
+    settings: tuple[str, ...] = ()
+
+
+#: The registered gold transforms by table name (see :func:`gold_model`).
+MODEL_FUNCTIONS: dict[str, ModelFunction] = {}
+
+
+def gold_model(table: str, settings: tuple[str, ...] = ()) -> Callable[[Transform], Transform]:
+    """Registers the decorated transform as the model of ``gold.<table>``; returns it unchanged.
+
+    Example:
+        >>> @gold_model("fct_tickets", settings=("sla_hours",))  # doctest: +SKIP
+        ... @gold_model("fct_tickets", settings=("sla_hours",))
+def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame: ...
+    """
+
+    def register(transform: Transform) -> Transform:
+        if table in MODEL_FUNCTIONS:
+            raise ValueError(f"gold model {table!r} is registered twice")
+        MODEL_FUNCTIONS[table] = ModelFunction(table, transform, settings)
+        return transform
+
+    return register
+
 
 def _mean(col: Column) -> Column:
     """The average as a double rounded to 3 decimals, summed exactly (as a decimal).
@@ -70,6 +107,7 @@ def _mean(col: Column) -> Column:
     return F.round(F.avg(col.cast("decimal(20,6)")), _ROUND).cast("double")
 
 
+@gold_model("fct_tickets", settings=("sla_hours",))
 def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame:
     """silver.tickets rows -> fct_tickets rows (one per ticket).
 
@@ -89,6 +127,7 @@ def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame:
     )
 
 
+@gold_model("fct_logs")
 def fct_logs(silver: DataFrame) -> DataFrame:
     """silver.logs rows -> fct_logs rows (one per distinct event, by ``event_id``)."""
     return silver.select(
@@ -99,7 +138,8 @@ def fct_logs(silver: DataFrame) -> DataFrame:
     )
 
 
-def ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
+@gold_model("fct_ticket_log_summary")
+def fct_ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
     """fct_tickets + fct_logs -> one row per ticket with its log metrics.
 
     A ticket without events has ``total_log_events`` and the totals 0, the averages and
@@ -161,6 +201,7 @@ def _with_breach_rate(df: DataFrame) -> DataFrame:
     )
 
 
+@gold_model("kpi_tickets_daily")
 def kpi_tickets_daily(tickets: DataFrame) -> DataFrame:
     """Daily ticket KPIs by priority and channel (by the tickets' ``created_date``).
 
@@ -177,6 +218,7 @@ def kpi_tickets_daily(tickets: DataFrame) -> DataFrame:
     )
 
 
+@gold_model("kpi_agents_daily")
 def kpi_agents_daily(tickets: DataFrame) -> DataFrame:
     """Agent performance per day of ticket creation: volume, resolution, interactions, SLA."""
     return _with_breach_rate(
@@ -187,6 +229,7 @@ def kpi_agents_daily(tickets: DataFrame) -> DataFrame:
     )
 
 
+@gold_model("kpi_service_hourly")
 def kpi_service_hourly(logs: DataFrame) -> DataFrame:
     """Hourly service health: events, error events, error rate, p50/p95 response time.
 

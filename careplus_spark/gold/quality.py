@@ -20,8 +20,8 @@ from careplus_spark.quality.ruleset import load_rules
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from careplus_spark.gold.refresh import Scope
-    from careplus_spark.pipeline.context import RunContext
+    from careplus_spark.gold.scope import Scope
+    from careplus_spark.lakehouse.run import RunContext
 
 
 @dataclass(frozen=True)

@@ -1,278 +1,103 @@
 """Incremental refresh of the gold models: recompute only what this run's changes touch.
 
-Every gold model (:data:`MODELS`) reads one or more upstream Delta tables and is bounded
-by a *scope column*: ``ticket_id`` for the per-ticket tables, a date for the per-day
-ones. For each upstream table the model remembers the last version it read (a watermark
-row ``gold.<model><-<db>.<table>`` in ``ops.cursors``, with the upstream table id). A run:
+Every gold model is a catalog entry with a :class:`~careplus_spark.lakehouse.catalog.Model`
+(its step, scope column and inputs) plus its transform in :mod:`careplus_spark.gold.models`.
+Through the one incremental routine (:func:`careplus_spark.lakehouse.incremental.refresh`:
+watermarks per input, change feeds, watermarks saved last) a run:
 
-1. reads the upstream change data feeds after the watermarks and collects the scope
-   values they touch — pre- and post-images and deletes, so a ticket that moved from one
-   day to another recomputes both days, and a deleted ticket is recomputed to nothing;
-2. recomputes the model's rows for exactly those values from the upstream snapshots (at
-   the versions it records), through the same transform a full refresh uses
-   (:mod:`careplus_spark.gold.models`);
-3. checks them against the table's data-quality rules (:mod:`careplus_spark.quality`):
+1. collects the scope values that the inputs' change feeds touch — pre- and post-images
+   and deletes, so a ticket that moved from one day to another recomputes both days, and
+   a deleted ticket is recomputed to nothing (:mod:`careplus_spark.gold.scope`);
+2. recomputes the model's rows for exactly those values from the input snapshots (at the
+   versions the routine fixed), through the same transform a full refresh uses;
+3. checks them against the table's data-quality rules (:mod:`careplus_spark.gold.quality`):
    rows breaking a blocking rule go to ``gold.quarantine``, never to gold;
 4. MERGEs the rest: inserts, updates only rows whose values changed (row hash), and
-   deletes rows of the scope that no longer exist or no longer pass;
-5. writes the watermarks last — a crash before them recomputes the same scope, which
-   changes nothing.
+   deletes rows of the scope that no longer exist or no longer pass.
 
-No watermark, a recreated upstream table, an unavailable change feed or
-``--full-refresh`` recompute everything (and delete what is no longer there); the
-transforms are scope-local, so both paths give the same table.
+No watermark, a recreated input, an unavailable change feed or ``--full-refresh``
+recompute everything (and delete what is no longer there); the transforms are
+scope-local, so both paths give the same table.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
-from careplus_spark.gold import models
-from careplus_spark.pipeline.context import RunContext, StepResult
-from careplus_spark.silver.logs import days_filter
-from careplus_spark.sources import cursor_state
+from careplus_spark.gold.models import MODEL_FUNCTIONS, ModelFunction
+from careplus_spark.gold.quality import enforce_rules
+from careplus_spark.gold.scope import Scope, plan_scope, restrict
+from careplus_spark.lakehouse import catalog, incremental, tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-log = logging.getLogger(__name__)
-
-CDF = {"delta.enableChangeDataFeed": "true"}
 LINEAGE = ("_row_hash", "_run_id", "_processed_at")
 
 
 @dataclass(frozen=True)
-class Input:
-    """An upstream table of a model and its column that maps onto the model's scope."""
+class GoldModel:
+    """A gold table of the catalog joined with its registered transform."""
 
-    table: str  # "<database>.<name>"
-    scope_from: str
-
-    @property
-    def database(self) -> str:
-        return self.table.split(".", 1)[0]
+    table: catalog.Table
+    function: ModelFunction
 
     @property
     def name(self) -> str:
-        return self.table.split(".", 1)[1]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The scope values a run recomputes; ``values`` None means everything.
-
-    ``values`` is a one-column DataFrame (distinct, no NULL for key scopes); date scopes
-    are also collected into ``listed`` to prune partitions and files by literal filters.
-    """
-
-    column: str
-    values: DataFrame | None = None
-    listed: tuple[Any, ...] | None = None
-    low: Any = None
-    high: Any = None
-    count: int = 0
-
-    @property
-    def everything(self) -> bool:
-        return self.values is None
-
-
-class Reader:
-    """Reads a model's inputs at fixed versions, limited to the scope."""
-
-    def __init__(self, spark: SparkSession, ctx: RunContext, versions: dict[str, int], scope: Scope) -> None:
-        self._spark, self._ctx, self._versions, self._scope = spark, ctx, versions, scope
-
-    def read(self, table: str, on: str) -> DataFrame:
-        """``table`` at the version this run recorded, rows whose ``on`` is in the scope."""
-        database, name = table.split(".", 1)
-        ref = self._ctx.table(database, name)
-        df = self._spark.read.format("delta").option("versionAsOf", self._versions[table]).load(ref.path)
-        return restrict(df, on, self._scope)
-
-
-def restrict(df: DataFrame, on: str, scope: Scope) -> DataFrame:
-    """Rows of ``df`` whose ``on`` value is in ``scope`` (all rows for a full scope).
-
-    Literal filters come first (a date list, or the key range) so that Delta prunes
-    partitions and skips files by their min/max statistics; a key scope then semi-joins
-    the (broadcast) key set.
-    """
-    if scope.everything:
-        return df
-    if scope.listed is not None:
-        return df.where(days_filter(f"`{on}`", list(scope.listed)))
-    if scope.count == 0:
-        return df.where(F.lit(False))
-    ranged = df.where(F.col(on).between(F.lit(scope.low), F.lit(scope.high)))
-    keys = scope.values.withColumnRenamed(scope.column, on)  # type: ignore[union-attr]
-    return ranged.join(F.broadcast(keys), on, "left_semi")
-
-
-Build = Callable[[Reader, RunContext], "DataFrame"]
-
-
-@dataclass(frozen=True)
-class GoldModel:
-    """A gold table: its key, scope column, inputs and transform.
-
-    ``by_key`` models are scoped by their key (``ticket_id``); the others by a date
-    column that is part of their key (and their partition column, if any).
-    """
-
-    name: str
-    keys: tuple[str, ...]
-    scope: str
-    inputs: tuple[Input, ...]
-    build: Build
-    by_key: bool = False
-    partition_by: tuple[str, ...] = ()
+        return self.table.name
 
     @property
     def qualified(self) -> str:
-        return f"gold.{self.name}"
+        return self.table.qualified
 
-    def watermark(self, source: Input) -> str:
-        return f"{self.qualified}<-{source.table}"
+    @property
+    def spec(self) -> catalog.Model:
+        return self.table.model  # type: ignore[return-value]
+
+    @property
+    def by_key(self) -> bool:
+        """Scoped by its key (``ticket_id``) rather than by a date that is part of its key."""
+        return self.table.keys == (self.spec.scope,)
+
+    def build(self, spark: SparkSession, ctx: RunContext, batch: incremental.Batch, scope: Scope) -> DataFrame:
+        """The model's rows for ``scope``, from the inputs at the batch's versions."""
+        frames = [restrict(batch.input(i.table).snapshot(spark), i.scope_from, scope) for i in self.spec.inputs]
+        settings = {name: getattr(ctx.cfg.gold, name) for name in self.function.settings}
+        return self.function.transform(*frames, **settings)
 
 
-FCT_TICKETS = GoldModel(
-    name="fct_tickets",
-    keys=("ticket_id",),
-    scope="ticket_id",
-    by_key=True,
-    inputs=(Input("silver.tickets", "ticket_id"),),
-    build=lambda r, ctx: models.fct_tickets(r.read("silver.tickets", on="ticket_id"), ctx.cfg.gold.sla_hours),
-)
-FCT_LOGS = GoldModel(
-    name="fct_logs",
-    keys=("event_id", "log_date"),
-    scope="log_date",
-    partition_by=("log_date",),
-    inputs=(Input("silver.logs", "log_date"),),
-    build=lambda r, ctx: models.fct_logs(r.read("silver.logs", on="log_date")),
-)
-FCT_TICKET_LOG_SUMMARY = GoldModel(
-    name="fct_ticket_log_summary",
-    keys=("ticket_id",),
-    scope="ticket_id",
-    by_key=True,
-    inputs=(Input("gold.fct_tickets", "ticket_id"), Input("gold.fct_logs", "ticket_id")),
-    build=lambda r, ctx: models.ticket_log_summary(
-        r.read("gold.fct_tickets", on="ticket_id"), r.read("gold.fct_logs", on="ticket_id")
-    ),
-)
-KPI_TICKETS_DAILY = GoldModel(
-    name="kpi_tickets_daily",
-    keys=("created_date", "priority", "channel"),
-    scope="created_date",
-    inputs=(Input("gold.fct_tickets", "created_date"),),
-    build=lambda r, ctx: models.kpi_tickets_daily(r.read("gold.fct_tickets", on="created_date")),
-)
-KPI_AGENTS_DAILY = GoldModel(
-    name="kpi_agents_daily",
-    keys=("created_date", "agent"),
-    scope="created_date",
-    inputs=(Input("gold.fct_tickets", "created_date"),),
-    build=lambda r, ctx: models.kpi_agents_daily(r.read("gold.fct_tickets", on="created_date")),
-)
-KPI_SERVICE_HOURLY = GoldModel(
-    name="kpi_service_hourly",
-    keys=("log_date", "log_hour", "service"),
-    scope="log_date",
-    inputs=(Input("gold.fct_logs", "log_date"),),
-    build=lambda r, ctx: models.kpi_service_hourly(r.read("gold.fct_logs", on="log_date")),
-)
+def _models() -> tuple[GoldModel, ...]:
+    missing = [t.qualified for t in catalog.models() if t.name not in MODEL_FUNCTIONS]
+    unknown = sorted(set(MODEL_FUNCTIONS) - {t.name for t in catalog.models()})
+    if missing or unknown:
+        raise ValueError(f"gold models without a transform: {missing}; transforms without a catalog entry: {unknown}")
+    return tuple(GoldModel(t, MODEL_FUNCTIONS[t.name]) for t in catalog.models())
+
 
 #: Every gold model in dependency order.
-MODELS: tuple[GoldModel, ...] = (
-    FCT_TICKETS,
-    FCT_LOGS,
-    FCT_TICKET_LOG_SUMMARY,
-    KPI_TICKETS_DAILY,
-    KPI_AGENTS_DAILY,
-    KPI_SERVICE_HOURLY,
-)
+MODELS: tuple[GoldModel, ...] = _models()
 
 
-@dataclass(frozen=True)
-class ModelResult:
-    """What one model's refresh did."""
-
-    table: str
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    quarantined: int = 0
-    version: int | None = None
-    detail: str = ""
-
-
-def _input_changes(
-    spark: SparkSession, ctx: RunContext, model: GoldModel, infos: dict[str, cursor_state.TableInfo]
-) -> tuple[list[DataFrame], bool, bool]:
-    """Scope values changed in each input since its watermark.
-
-    Returns:
-        (frames of changed values, everything?, anything changed?)
-    """
-    from pyspark.errors import AnalysisException
-
-    state_table = ctx.table("ops", "cursors")
-    target_exists = tables.exists(spark, ctx.table("gold", model.name))
+def changed_scope(spark: SparkSession, model: GoldModel, batch: incremental.Batch) -> Scope:
+    """The scope values the batch's input changes touch; everything for a full batch or a missing feed."""
+    if batch.full:
+        return Scope(model.spec.scope)
     frames: list[DataFrame] = []
-    everything = ctx.full_refresh or not target_exists
-    changed = everything
-    for source in model.inputs:
-        info = infos[source.table]
-        state = cursor_state.load(spark, state_table, model.watermark(source))
-        if state is None or not state.value or state.table_id != info.table_id:
-            everything = changed = True
+    for source in model.spec.inputs:
+        read = batch.input(source.table)
+        if not read.changed:
             continue
-        since = int(state.value)
-        if since >= info.version:
-            continue
-        changed = True
-        if everything:
-            continue
-        try:
-            feed = (
-                spark.read.format("delta")
-                .option("readChangeFeed", "true")
-                .option("startingVersion", since + 1)
-                .option("endingVersion", info.version)
-                .load(ctx.table(source.database, source.name).path)
-            )
-            frames.append(feed.select(F.col(source.scope_from).alias(model.scope)))
-        except AnalysisException as exc:
-            log.warning("%s: change feed of %s unavailable (%s); recomputing everything",
-                        model.qualified, source.table, str(exc).splitlines()[0][:200])
-            everything = True
-    return frames, everything, changed
-
-
-def plan_scope(spark: SparkSession, model: GoldModel, frames: Sequence[DataFrame], everything: bool) -> Scope:
-    """The scope of this run: everything, a listed set of dates, or a cached key set."""
-    if everything:
-        return Scope(model.scope)
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame)
-    values = union.distinct()
-    if not model.by_key:
-        listed = tuple(r[0] for r in values.collect())
-        return Scope(model.scope, values=values, listed=listed, count=len(listed))
-    keys = values.where(F.col(model.scope).isNotNull()).cache()
-    stats = keys.agg(F.count(F.lit(1)).alias("n"), F.min(model.scope).alias("lo"), F.max(model.scope).alias("hi")).first()
-    return Scope(model.scope, values=keys, low=stats["lo"], high=stats["hi"], count=int(stats["n"]))  # type: ignore[index]
+        feed = read.changes(spark)
+        if feed is None:
+            return Scope(model.spec.scope)
+        frames.append(feed.select(F.col(source.scope_from).alias(model.spec.scope)))
+    return plan_scope(model.spec.scope, model.by_key, frames)
 
 
 def with_lineage(rows: DataFrame, run_id: str) -> DataFrame:
@@ -286,137 +111,82 @@ def with_lineage(rows: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def merge_model(spark: SparkSession, ctx: RunContext, model: GoldModel, rows: DataFrame, scope: Scope) -> tables.MergeResult:
+def merge_model(
+    spark: SparkSession, ctx: RunContext, model: GoldModel, rows: DataFrame, scope: Scope
+) -> tables.MergeResult:
     """MERGEs a model's recomputed rows; rows of the scope that are gone are deleted."""
-    target = ctx.table("gold", model.name)
+    target = ctx.ref(model.table)
     rows = with_lineage(rows, ctx.run_id)
-    common = {
-        "partition_by": model.partition_by,
+    keys = list(model.table.keys)
+    options = {
+        "partition_by": model.table.partition_by,
         "update_condition": "s._row_hash <> t._row_hash",
-        "properties": CDF,
+        "properties": model.table.properties,
         "commit_info": {"run_id": ctx.run_id, "step": f"gold:{model.name}"},
     }
     if scope.everything:
-        return tables.upsert(spark, rows, target, list(model.keys), delete_unmatched="true", **common)  # type: ignore[arg-type]
+        return tables.upsert(spark, rows, target, keys, delete_unmatched="true", **options)  # type: ignore[arg-type]
     if not model.by_key:
-        where = days_filter(f"t.`{model.scope}`", list(scope.listed or ()))
-        return tables.upsert(
-            spark, rows, target, list(model.keys), target_filter=where, delete_unmatched=where, **common  # type: ignore[arg-type]
-        )
+        where = tables.days_predicate(f"t.`{scope.column}`", list(scope.listed or ()))
+        return tables.upsert(spark, rows, target, keys, target_filter=where, delete_unmatched=where,
+                             **options)  # type: ignore[arg-type]
     return tables.sync_keys(
-        spark,
-        rows,
-        target,
-        model.scope,
-        scope.values,  # type: ignore[arg-type]
-        key_range=(scope.low, scope.high),
-        **common,  # type: ignore[arg-type]
+        spark, rows, target, scope.column, scope.values,  # type: ignore[arg-type]
+        key_range=(scope.low, scope.high), **options,  # type: ignore[arg-type]
     )
 
 
-def refresh_model(spark: SparkSession, ctx: RunContext, model: GoldModel) -> ModelResult:
-    """Brings one gold model up to date with its inputs (see the module docstring)."""
-    from careplus_spark.gold.quality import enforce_rules
-
-    infos: dict[str, cursor_state.TableInfo] = {}
-    for source in model.inputs:
-        info = cursor_state.table_info(spark, ctx.table(source.database, source.name))
-        if info is None:
-            return ModelResult(model.qualified, detail=f"{source.table} does not exist yet")
-        ensure_change_feed(spark, ctx.table(source.database, source.name), info)
-        infos[source.table] = info
-    frames, everything, changed = _input_changes(spark, ctx, model, infos)
-    if not changed:
-        return ModelResult(model.qualified, detail="inputs unchanged")
-    scope = plan_scope(spark, model, frames, everything)
+def recompute(spark: SparkSession, ctx: RunContext, model: GoldModel, batch: incremental.Batch) -> StepResult:
+    """Recomputes, checks and MERGEs the model's rows of the batch's scope."""
+    scope = changed_scope(spark, model, batch)
     try:
-        reader = Reader(spark, ctx, {t: i.version for t, i in infos.items()}, scope)
-        candidates = model.build(reader, ctx)
+        candidates = model.build(spark, ctx, batch, scope)
         with enforce_rules(spark, ctx, model.qualified, candidates, scope) as checked:
             merged = merge_model(spark, ctx, model, checked.passed, scope)
             read, quarantined = checked.read, checked.quarantined
     finally:
         if scope.values is not None:
             scope.values.unpersist()
-    _save_watermarks(spark, ctx, model, infos)
-    what = "everything" if scope.everything else f"{scope.count} {model.scope} value(s)"
-    return ModelResult(
-        table=model.qualified,
-        read=read,
-        inserted=merged.inserted,
-        updated=merged.updated,
-        deleted=merged.deleted,
-        quarantined=quarantined,
-        version=merged.version,
-        detail=f"recomputed {what}",
-    )
-
-
-def ensure_change_feed(spark: SparkSession, table: tables.TableRef, info: cursor_state.TableInfo) -> None:
-    """Turns the change data feed on for an input table that was created without it.
-
-    The feed then starts at the next version; until a watermark exists past it, the
-    model recomputes everything (the feed of older versions is unavailable).
-    """
-    if info.properties.get("delta.enableChangeDataFeed", "false").lower() == "true":
-        return
-    log.warning("%s has no change data feed; turning it on (gold recomputes it fully this time)", table.qualified)
-    spark.sql(f"ALTER TABLE delta.`{table.path}` SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
-
-
-def _save_watermarks(
-    spark: SparkSession, ctx: RunContext, model: GoldModel, infos: dict[str, cursor_state.TableInfo]
-) -> None:
-    state_table = ctx.table("ops", "cursors")
-    for source in model.inputs:
-        info = infos[source.table]
-        cursor_state.save(
-            spark,
-            state_table,
-            cursor_state.CursorState(
-                name=model.watermark(source),
-                value=str(info.version),
-                table_id=info.table_id,
-                table_version=info.version,
-                run_id=ctx.run_id,
-            ),
-        )
-
-
-def refresh(spark: SparkSession, ctx: RunContext, step: str, selected: Sequence[GoldModel]) -> StepResult:
-    """Refreshes ``selected`` models in order as one pipeline step."""
-    started = time.monotonic()
-    results = [refresh_model(spark, ctx, m) for m in selected]
     return StepResult(
-        step=step,
-        rows_read=sum(r.read for r in results),
-        rows_written=sum(r.inserted for r in results),
-        rows_updated=sum(r.updated for r in results),
-        rows_quarantined=sum(r.quarantined for r in results),
-        rows_skipped=sum(r.read - r.inserted - r.updated - r.quarantined for r in results),
-        versions={r.table: r.version for r in results if r.version is not None},
-        seconds=time.monotonic() - started,
-        detail="; ".join(
-            f"{r.table}: {r.detail}" + (f", {r.deleted} deleted" if r.deleted else "") for r in results
-        ),
+        step=model.qualified,
+        rows_read=read,
+        rows_written=merged.inserted,
+        rows_updated=merged.updated,
+        rows_quarantined=quarantined,
+        rows_skipped=read - merged.inserted - merged.updated - quarantined,
+        versions={merged.table: merged.version} if merged.version is not None else {},
+        detail=f"recomputed {scope.describe()}" + (f", {merged.deleted} deleted" if merged.deleted else ""),
     )
 
 
-def gold_tickets(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """The ``gold_tickets`` step: gold.fct_tickets from silver.tickets."""
-    return refresh(spark, ctx, "gold_tickets", [FCT_TICKETS])
+def refresh_model(spark: SparkSession, ctx: RunContext, model: GoldModel) -> StepResult:
+    """Brings one gold model up to date with its inputs (see the module docstring)."""
+    return incremental.refresh(
+        spark, ctx,
+        step=model.qualified,
+        consumer=model.table,
+        inputs=[catalog.table(i.table) for i in model.spec.inputs],
+        process=lambda batch: recompute(spark, ctx, model, batch),
+        full_refresh=ctx.full_refresh,
+    )
 
 
-def gold_logs(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """The ``gold_logs`` step: gold.fct_logs from silver.logs."""
-    return refresh(spark, ctx, "gold_logs", [FCT_LOGS])
+def refresh(spark: SparkSession, ctx: RunContext, step: str, selected: Sequence[GoldModel] | None = None) -> StepResult:
+    """Refreshes the models of ``step`` (or ``selected``) in order as one pipeline step.
+
+    Example:
+        >>> refresh(spark, ctx, "gold_kpis")  # doctest: +SKIP
+        StepResult(step='gold_kpis', rows_read=42, ...)
+    """
+    started = time.monotonic()
+    chosen = selected if selected is not None else [m for m in MODELS if m.spec.step == step]
+    results = [refresh_model(spark, ctx, m) for m in chosen]
+    return StepResult.combine(step, results, time.monotonic() - started)
 
 
-def gold_summary(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """The ``gold_summary`` step: gold.fct_ticket_log_summary from fct_tickets and fct_logs."""
-    return refresh(spark, ctx, "gold_summary", [FCT_TICKET_LOG_SUMMARY])
-
-
-def gold_kpis(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """The ``gold_kpis`` step: the daily ticket, agent and hourly service KPI tables."""
-    return refresh(spark, ctx, "gold_kpis", [KPI_TICKETS_DAILY, KPI_AGENTS_DAILY, KPI_SERVICE_HOURLY])
+def steps() -> dict[str, tuple[GoldModel, ...]]:
+    """The gold steps in pipeline order, each with its models (from the catalog)."""
+    grouped: dict[str, tuple[GoldModel, ...]] = {}
+    for model in MODELS:
+        grouped[model.spec.step] = (*grouped.get(model.spec.step, ()), model)
+    return grouped

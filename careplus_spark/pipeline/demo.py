@@ -7,9 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from careplus_spark.platform.config import AppConfig, is_local_path
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.pipeline.entry import open_lakehouse
+from careplus_spark.pipeline.generate import run_generate
+from careplus_spark.pipeline.gold_report import gold_report
 from careplus_spark.pipeline.report import format_table, table_summary
+from careplus_spark.pipeline.status import lakehouse_tables
+from careplus_spark.pipeline.steps import run_steps
+from careplus_spark.platform.config import AppConfig, is_local_path
 
 
 def _wipe(cfg: AppConfig, say: Callable[[str], None]) -> None:
@@ -29,12 +34,6 @@ def _wipe(cfg: AppConfig, say: Callable[[str], None]) -> None:
 
 def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
     """Generates the configured days of data and runs every pipeline step on them."""
-    from careplus_spark.gold.report import gold_report
-    from careplus_spark.pipeline.generate import run_generate
-    from careplus_spark.pipeline.status import lakehouse_tables
-    from careplus_spark.pipeline.steps import run_steps
-    from careplus_spark.platform.session import build_session
-
     total = time.monotonic()
     if fresh:
         _wipe(cfg, say)
@@ -45,12 +44,12 @@ def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
     timings = [("generate", time.monotonic() - started)]
     say("[spark] starting Spark ...")
     started = time.monotonic()
-    spark = build_session(cfg, app_name="careplus-demo")
+    spark = open_lakehouse(cfg, app_name="careplus-demo")
     timings.append(("spark start", time.monotonic() - started))
     ctx = RunContext(cfg)
     results = run_steps(spark, ctx, [], progress=say)
     timings.extend((r.step, r.seconds) for r in results)
-    _summary(say, spark, cfg, stats, results, timings, lakehouse_tables(spark, cfg))
+    _summary(say, spark, cfg, stats, results, timings, lakehouse_tables(cfg))
     for block in gold_report(spark, cfg):
         say("")
         say(block)

@@ -6,6 +6,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from careplus_spark.errors import ConfigError
 from careplus_spark.platform.config import AppConfig, is_local_path
@@ -25,7 +26,7 @@ def spec_from_config(cfg: AppConfig, seed: int | None = None, days: int | None =
     unknown = sorted(set(gen.rates) - known)
     if unknown:
         raise ConfigError(f"unknown generate.rates key(s) {unknown}; known: {sorted(known)}")
-    values = {
+    values: dict[str, Any] = {
         "seed": gen.seed if seed is None else seed,
         "start_date": gen.start_date,
         "days": gen.days if days is None else days,

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from careplus_spark import tables
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -71,7 +71,7 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def runs_table(ctx: RunContext) -> tables.TableRef:
     """The ledger table ``ops.runs`` of a run's lakehouse."""
-    return ctx.table("ops", "runs")
+    return ctx.ref(catalog.RUNS)
 
 
 def redact(text: str) -> str:
@@ -220,7 +220,7 @@ class RunLedger:
         self.spark = spark
         self.ctx = ctx
         self.table = runs_table(ctx)
-        self._cursors_table = ctx.table("ops", "cursors")
+        self._cursors_table = ctx.ref(catalog.CURSORS)
         self._cursors: dict[str, str | None] | None = None
 
     def run(self, job: str, step: Callable[[SparkSession, RunContext], StepResult]) -> StepResult:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from careplus_spark.lakehouse.tables import TableRef, exists
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-    from careplus_spark.tables import TableRef
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -44,8 +44,6 @@ def table_summary(spark: SparkSession, refs: Sequence[TableRef]) -> list[tuple[s
     """(qualified name, row count, latest Delta version) for the tables that exist."""
     from delta.tables import DeltaTable
 
-    from careplus_spark.tables import exists
-
     summary = []
     for ref in refs:
         if not exists(spark, ref):
@@ -70,8 +68,6 @@ def table_status(
         [('bronze.logs', 4120, 3, datetime.datetime(2025, 7, 2, 2, 0, 5))]
     """
     from delta.tables import DeltaTable
-
-    from careplus_spark.tables import exists
 
     status = []
     for ref in refs:

@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from careplus_spark import tables
+from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse.tables import TableRef
 from careplus_spark.pipeline.report import format_table, table_status
 from careplus_spark.platform.config import AppConfig
-from careplus_spark.platform.session import DATABASES
-from careplus_spark.tables import TableRef
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,13 +31,10 @@ RUN_HEADERS = ("run", "env", "job", "status", "started", "read", "written", "upd
                "seconds", "versions")
 
 
-def lakehouse_tables(spark: SparkSession, cfg: AppConfig) -> list[TableRef]:
-    """Every table registered in the lakehouse databases, in layer order."""
-    refs: list[TableRef] = []
-    for database in DATABASES:
-        names = sorted(row.tableName for row in spark.sql(f"SHOW TABLES IN {database}").collect() if not row.isTemporary)
-        refs.extend(TableRef(database, name, cfg.lakehouse.root) for name in names)
-    return refs
+def lakehouse_tables(cfg: AppConfig) -> list[TableRef]:
+    """Every table of the lakehouse catalog, by database in layer order, then by name."""
+    ordered = sorted(catalog.TABLES, key=lambda t: (catalog.DATABASES.index(t.database), t.name))
+    return [t.ref(cfg.lakehouse.root) for t in ordered]
 
 
 def recent_runs(spark: SparkSession, runs: TableRef, limit: int) -> list[dict[str, object]]:
@@ -195,11 +191,11 @@ def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
         ...
     """
     root = cfg.lakehouse.root
-    table_lines = table_status(spark, lakehouse_tables(spark, cfg))
-    cursors = cursor_rows(spark, TableRef("ops", "cursors", root))
+    table_lines = table_status(spark, lakehouse_tables(cfg))
+    cursors = cursor_rows(spark, catalog.CURSORS.ref(root))
     sections = [
         f"CarePlus status ({cfg.env}): lakehouse {root}",
-        f"== runs (last {runs}) ==\n" + format_runs(recent_runs(spark, TableRef("ops", "runs", root), runs)),
+        f"== runs (last {runs}) ==\n" + format_runs(recent_runs(spark, catalog.RUNS.ref(root), runs)),
         "== tables ==\n" + (
             format_table(["table", "rows", "version", "last modified (UTC)"],
                          [(n, c, v, _utc_text(t)) for n, c, v, t in table_lines])
@@ -209,7 +205,7 @@ def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
             format_table(["name", "value", "table version", "run", "recorded at (UTC)"], cursors)
             if cursors else "no cursors yet"
         ),
-        "== log files ==\n" + format_files(files_summary(spark, TableRef("ops", "log_files", root))),
+        "== log files ==\n" + format_files(files_summary(spark, catalog.LOG_FILES.ref(root))),
     ]
     return "\n\n".join(sections)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.errors import ConfigError
 from careplus_spark.gold import refresh as gold
-from careplus_spark.pipeline.context import RunContext, StepResult
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.ledger import RunLedger
 from careplus_spark.silver import logs as silver_logs
 from careplus_spark.silver import tickets as silver_tickets
@@ -21,17 +22,17 @@ if TYPE_CHECKING:
 
 Step = Callable[["SparkSession", RunContext], StepResult]
 
-#: Every step, in pipeline order. Later layers append theirs here.
+#: The gold steps and their models, in pipeline order (from the lakehouse catalog).
+GOLD_STEPS: dict[str, tuple[str, ...]] = {step: tuple(m.qualified for m in models) for step, models in gold.steps().items()}
+
+#: Every step, in pipeline order.
 STEPS: dict[str, Step] = {
     "ingest_tickets": bronze_tickets.ingest,
     "ingest_logs": bronze_logs.ingest,
     "reconcile_tickets": bronze_reconcile.reconcile,
     "silver_tickets": silver_tickets.build,
     "silver_logs": silver_logs.build,
-    "gold_tickets": gold.gold_tickets,
-    "gold_logs": gold.gold_logs,
-    "gold_summary": gold.gold_summary,
-    "gold_kpis": gold.gold_kpis,
+    **{step: functools.partial(gold.refresh, step=step) for step in GOLD_STEPS},
 }
 
 #: Steps that run only when named: ingest_tickets reconciles deletes on its own schedule
@@ -42,7 +43,7 @@ ON_DEMAND: tuple[str, ...] = ("reconcile_tickets",)
 GROUPS: dict[str, tuple[str, ...]] = {
     "bronze": ("ingest_tickets", "ingest_logs"),
     "silver": ("silver_tickets", "silver_logs"),
-    "gold": ("gold_tickets", "gold_logs", "gold_summary", "gold_kpis"),
+    "gold": tuple(GOLD_STEPS),
     "all": tuple(s for s in STEPS if s not in ON_DEMAND),
 }
 

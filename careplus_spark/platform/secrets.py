@@ -22,7 +22,7 @@ _AWS_PREFIX = "aws-secretsmanager:"
 class Secret:
     """A secret value whose ``repr``/``str`` show where it comes from, never what it is."""
 
-    __slots__ = ("_value", "_source")
+    __slots__ = ("_source", "_value")
 
     def __init__(self, value: str | None, source: str) -> None:
         self._value = value

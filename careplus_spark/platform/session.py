@@ -25,8 +25,6 @@ from careplus_spark.platform.config import AppConfig, is_local_path
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-DATABASES = ("bronze", "silver", "gold", "ops")
-
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -172,7 +170,8 @@ def s3a_settings(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]
 def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
     """Builds (or returns the running) SparkSession for a configuration.
 
-    Creates the ``bronze``, ``silver``, ``gold`` and ``ops`` databases when missing.
+    The lakehouse's databases and tables are attached by the caller
+    (:func:`careplus_spark.lakehouse.catalog.attach`).
 
     Example:
         >>> spark = build_session(load_config("local"))  # doctest: +SKIP
@@ -194,10 +193,4 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
         builder = builder.enableHiveSupport()
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(cfg.spark.log_level)
-    for database in DATABASES:
-        location = f"{cfg.lakehouse.root}/{database}".replace("'", "''")
-        session.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{location}'")
-    from careplus_spark.tables import register_existing
-
-    register_existing(session, cfg.lakehouse.root, DATABASES)
     return session

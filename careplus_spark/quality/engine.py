@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
 from careplus_spark.errors import ConfigError, SchemaError
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.quality import store
 from careplus_spark.quality.checks import BLOCKED, check_columns, failure_columns, flag_rules
 from careplus_spark.quality.ruleset import Rule, TableRules
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
-QUARANTINE = ("gold", "quarantine")
-RESULTS = ("ops", "dq_results")
 #: A referenced table up to this size (Delta files) is broadcast to the join.
 BROADCAST_LIMIT_BYTES = 64 * 1024 * 1024
 
@@ -113,7 +111,7 @@ def enforce(
             result = _quarantine(spark, ctx, rules, flagged, candidates.columns, None if full else scope_keys, full)
             if result.version is not None:
                 versions[result.table] = result.version
-        results_ref = ctx.table(*RESULTS)
+        results_ref = ctx.ref(catalog.DQ_RESULTS)
         rows = [(c.table, c.rule, c.check, c.severity, c.checked, c.failed) for c in counts]
         results_version = store.append_results(spark, results_ref, rows, ctx.run_id)
         if results_version is not None:
@@ -184,7 +182,7 @@ def _quarantine(
     scope_keys: DataFrame | None,
     full: bool,
 ) -> tables.MergeResult:
-    ref = ctx.table(*QUARANTINE)
+    ref = ctx.ref(catalog.GOLD_QUARANTINE)
     current = store.current_quarantine(spark, ref, rules.table)
     blocked = store.blocked_rows(flagged, rules, columns, ctx.run_id)
     scope = None

@@ -42,7 +42,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from careplus_spark import tables
+from careplus_spark.lakehouse import delta, tables
 from careplus_spark.quality.checks import BLOCKED, failure_columns
 from careplus_spark.quality.ruleset import TableRules
 
@@ -176,11 +176,4 @@ def append_results(
     df = spark.createDataFrame(data, schema).withColumn("recorded_at", F.current_timestamp())
     meta = json.dumps({"run_id": run_id, "step": "quality", "table": rows[0][0]}, sort_keys=True)
     df.write.format("delta").mode("append").option("userMetadata", meta).save(target_ref.path)
-    from delta.tables import DeltaTable
-
-    return _version(DeltaTable.forPath(spark, target_ref.path))
-
-
-def _version(target: object) -> int:
-    row = target.history(1).select("version").first()  # type: ignore[attr-defined]
-    return int(row["version"]) if row else -1
+    return delta.latest_version(spark, target_ref.path)

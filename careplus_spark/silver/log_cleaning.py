@@ -32,7 +32,7 @@ DEFAULT_MAPPINGS = Path(__file__).with_name("mappings") / "logs.yaml"
 RULE_TIMESTAMP = "unparseable_timestamp"
 
 #: silver.logs business columns, in order (SPEC 3.1 fct_logs minus the gold buckets).
-SILVER_COLUMNS = (
+SILVER_LOG_COLUMNS = (
     "event_id",
     "timestamp",
     "log_level",

@@ -18,59 +18,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
-from careplus_spark.pipeline.context import RunContext, StepResult
-from careplus_spark.silver.log_cleaning import SILVER_COLUMNS, clean_logs, load_log_mappings
-from careplus_spark.sources import cursor_state
+from careplus_spark.lakehouse import catalog, delta, incremental, tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.silver.log_cleaning import SILVER_LOG_COLUMNS, clean_logs, load_log_mappings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 STEP = "silver_logs"
-WATERMARK = "silver.logs<-bronze.logs"
 PARTITION = "log_date"
+#: silver.logs_quarantine: the bronze block, its day, the rule it broke, lineage.
+QUARANTINE_COLUMNS = ("_source_file", "_offset", PARTITION, "_rule", "_run_id", "_quarantined_at")
 
 
-def days_filter(column: str, days: Sequence[dt.date | None] | None) -> str:
-    """SQL selecting rows of the given days (NULL included when listed); ``true`` for all."""
-    if days is None:
-        return "true"
-    known = sorted(d for d in days if d is not None)
-    parts = []
-    if known:
-        parts.append(f"{column} IN ({', '.join(repr(d.isoformat()) for d in known)})")
-    if any(d is None for d in days):
-        parts.append(f"{column} IS NULL")
-    return "(" + " OR ".join(parts) + ")" if parts else "false"
-
-
-def changed_days(spark: SparkSession, path: str, since: int, until: int) -> list[dt.date | None] | None:
-    """Days with any change in bronze versions ``since+1..until``; None if the feed is unavailable."""
-    from pyspark.errors import AnalysisException
-
-    try:
-        rows = (
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", since + 1)
-            .option("endingVersion", until)
-            .load(path)
-            .select(PARTITION)
-            .distinct()
-            .collect()
-        )
-    except AnalysisException as exc:
-        log.warning("bronze.logs change feed unavailable (%s); recomputing every day", str(exc).splitlines()[0][:200])
+def changed_days(feed: DataFrame | None) -> list[dt.date | None] | None:
+    """The days with any change in bronze's change feed; None (every day) without a feed."""
+    if feed is None:
         return None
-    return [r[PARTITION] for r in rows]
+    return [r[PARTITION] for r in feed.select(PARTITION).distinct().collect()]
 
 
 def distinct_events(valid: DataFrame, run_id: str) -> DataFrame:
@@ -81,7 +52,7 @@ def distinct_events(valid: DataFrame, run_id: str) -> DataFrame:
         valid.withColumn("_occurrences", F.count(F.lit(1)).over(by_event))
         .withColumn("_n", F.row_number().over(first))
         .where("_n = 1")
-        .select(*SILVER_COLUMNS, "_occurrences", "_source_file", "_offset", F.lit(run_id).alias("_run_id"))
+        .select(*SILVER_LOG_COLUMNS, "_occurrences", "_source_file", "_offset", F.lit(run_id).alias("_run_id"))
         .withColumn("_processed_at", F.current_timestamp())
     )
 
@@ -93,56 +64,45 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         >>> build(spark, RunContext(load_config("local")))  # doctest: +SKIP
         StepResult(step='silver_logs', rows_read=1200, rows_written=1170, ...)
     """
-    started = time.monotonic()
-    bronze = ctx.table("bronze", "logs")
-    silver = ctx.table("silver", "logs")
-    quarantine = ctx.table("silver", "logs_quarantine")
-    state_table = ctx.table("ops", "cursors")
-    info = cursor_state.table_info(spark, bronze)
-    if info is None:
-        return StepResult(step=STEP, detail="bronze.logs does not exist yet: run ingest_logs first")
-    state = cursor_state.load(spark, state_table, WATERMARK)
-    since = None
-    if state is not None and state.value and state.table_id == info.table_id and tables.exists(spark, silver):
-        since = int(state.value)
-    if since is not None and since >= info.version:
-        return StepResult(step=STEP, seconds=time.monotonic() - started, detail=f"bronze.logs unchanged since version {since}")
-    days = None if since is None else changed_days(spark, bronze.path, since, info.version)
-    where = days_filter(PARTITION, days)
-    snapshot = spark.read.format("delta").option("versionAsOf", info.version).load(bronze.path)
-    batch = snapshot.where(where).where(F.col("_parse_error").isNull())
-    staged = batch.transform(clean_logs(load_log_mappings())).cache()
+    return incremental.refresh(spark, ctx, step=STEP, consumer=catalog.SILVER_LOGS, inputs=[catalog.BRONZE_LOGS],
+                               process=lambda batch: _recompute_days(spark, ctx, batch))
+
+
+def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> StepResult:
+    """Recomputes the batch's days (every day for a full batch) into silver and its quarantine."""
+    bronze = batch.input(catalog.BRONZE_LOGS.qualified)
+    silver, quarantine = batch.target, ctx.ref(catalog.SILVER_LOGS_QUARANTINE)
+    days = None if batch.full else changed_days(bronze.changes(spark))
+    where = tables.days_predicate(PARTITION, days)
+    rows = bronze.snapshot(spark).where(where).where(F.col("_parse_error").isNull())
+    staged = rows.transform(clean_logs(load_log_mappings())).cache()
     try:
         read = staged.count()
         bad = staged.where(F.col("_rule").isNotNull())
         quarantined = bad.count()
         events = distinct_events(staged.where(F.col("_rule").isNull()), ctx.run_id)
+        scope = tables.days_predicate(f"t.{PARTITION}", days)
         result = tables.upsert(
             spark,
             events,
             silver,
-            keys=["event_id", PARTITION],
-            partition_by=[PARTITION],
-            properties={"delta.enableChangeDataFeed": "true"},  # tells gold which days changed
-            update_condition="s._occurrences <> t._occurrences OR s._source_file <> t._source_file OR s._offset <> t._offset",
-            target_filter=days_filter(f"t.{PARTITION}", days),
-            delete_unmatched=days_filter(f"t.{PARTITION}", days),
+            keys=list(catalog.SILVER_LOGS.keys),
+            partition_by=catalog.SILVER_LOGS.partition_by,
+            properties=catalog.SILVER_LOGS.properties,  # the change feed tells gold which days changed
+            update_condition=(
+                "s._occurrences <> t._occurrences OR s._source_file <> t._source_file OR s._offset <> t._offset"
+            ),
+            target_filter=scope,
+            delete_unmatched=scope,
             commit_info={"run_id": ctx.run_id, "step": STEP},
         )
         q_rows = bad.select(
-            "_source_file", "_offset", F.col("_bronze_log_date").alias(PARTITION), "_rule",
+            *QUARANTINE_COLUMNS[:2], F.col("_bronze_log_date").alias(PARTITION), "_rule",
             F.lit(ctx.run_id).alias("_run_id"), F.current_timestamp().alias("_quarantined_at"),
         )
         q_version = _replace_days(spark, q_rows, quarantine, where, ctx.run_id)
     finally:
         staged.unpersist()
-    cursor_state.save(
-        spark,
-        state_table,
-        cursor_state.CursorState(
-            name=WATERMARK, value=str(info.version), table_id=info.table_id, table_version=info.version, run_id=ctx.run_id
-        ),
-    )
     versions = {silver.qualified: result.version, quarantine.qualified: q_version}
     n_days = "all days" if days is None else f"{sum(1 for d in days if d is not None)} day(s)"
     return StepResult(
@@ -153,9 +113,7 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         rows_quarantined=quarantined,
         rows_skipped=read - quarantined - result.inserted - result.updated,
         versions={k: v for k, v in versions.items() if v is not None},
-        seconds=time.monotonic() - started,
-        detail=f"bronze versions {'0' if since is None else since + 1}..{info.version}: {n_days} recomputed; "
-        f"{result.deleted} vanished events removed",
+        detail=f"bronze versions {bronze.span}: {n_days} recomputed; {result.deleted} vanished events removed",
     )
 
 
@@ -166,5 +124,4 @@ def _replace_days(spark: SparkSession, rows: DataFrame, table: tables.TableRef, 
     rows.write.format("delta").mode("overwrite").option("replaceWhere", where).option(
         "userMetadata", json.dumps({"run_id": run_id, "step": STEP})
     ).save(table.path)
-    row = spark.sql(f"DESCRIBE HISTORY delta.`{table.path}` LIMIT 1").first()
-    return int(row["version"]) if row else None
+    return delta.latest_version(spark, table.path)

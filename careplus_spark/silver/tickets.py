@@ -12,7 +12,7 @@ re-run with nothing new reads nothing and writes nothing.
 Each bronze row of the batch ends up in exactly one place:
 
 - live and valid: upserted into ``silver.tickets`` (and removed from the quarantine);
-- live but breaking a blocking rule (:data:`~careplus_spark.silver.cleaning.RULES`, or a
+- live but breaking a blocking rule (:data:`~careplus_spark.silver.ticket_cleaning.RULES`, or a
   second bronze key that cleans to the same ``ticket_id``): into
   ``silver.tickets_quarantine`` with the rule, its raw values as JSON and the run id
   (and removed from silver);
@@ -29,62 +29,51 @@ crash before it only means the same changes are processed again, which changes n
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from careplus_spark import tables
-from careplus_spark.bronze.tickets import SOURCE_COLUMNS
-from careplus_spark.pipeline.context import RunContext, StepResult
-from careplus_spark.silver.cleaning import (
+from careplus_spark.lakehouse import catalog, incremental, tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.silver.ticket_cleaning import (
     RULE_DUPLICATE_KEY,
-    SILVER_COLUMNS,
+    SILVER_TICKET_COLUMNS,
     TicketMappings,
     clean_tickets,
     corrected_time_parser,
     load_mappings,
 )
-from careplus_spark.sources import cursor_state
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 STEP = "silver_tickets"
-WATERMARK = "silver.tickets<-bronze.tickets"
 SILVER_LINEAGE = ("_row_hash", "_run_id", "_processed_at")
 QUARANTINE_COLUMNS = ("ticket_id", "_rule", "_raw", "_bronze_hash", "_run_id", "_quarantined_at")
 _CDF_KEEP = ("insert", "update_postimage", "delete")
 
 
-def bronze_snapshot(spark: SparkSession, path: str, version: int) -> DataFrame:
-    """bronze.tickets at ``version``, with ``_deleted`` from ``_deleted_at``."""
-    df = spark.read.format("delta").option("versionAsOf", version).load(path)
-    return df.withColumn("_deleted", F.col("_deleted_at").isNotNull())
+def with_deleted(bronze: DataFrame) -> DataFrame:
+    """bronze.tickets rows with ``_deleted`` from ``_deleted_at``."""
+    return bronze.withColumn("_deleted", F.col("_deleted_at").isNotNull())
 
 
-def bronze_changes(spark: SparkSession, path: str, since: int, until: int) -> DataFrame:
-    """The latest change per key in bronze versions ``(since, until]`` (change data feed).
+def latest_changes(feed: DataFrame) -> DataFrame:
+    """The latest change per key in bronze's change data feed, with ``_deleted``.
 
     Example:
-        >>> bronze_changes(spark, bronze.path, 3, 5).select("ticket_id", "_deleted")  # doctest: +SKIP
+        >>> latest_changes(bronze.changes(spark)).select("ticket_id", "_deleted")  # doctest: +SKIP
     """
-    feed = (
-        spark.read.format("delta")
-        .option("readChangeFeed", "true")
-        .option("startingVersion", since + 1)
-        .option("endingVersion", until)
-        .load(path)
-        .where(F.col("_change_type").isin(*_CDF_KEEP))
-    )
     latest = Window.partitionBy("ticket_id").orderBy(
         F.col("_commit_version").desc(), F.when(F.col("_change_type") == "delete", 0).otherwise(1)
     )
     return (
-        feed.withColumn("_rank", F.row_number().over(latest))
+        feed.where(F.col("_change_type").isin(*_CDF_KEEP))
+        .withColumn("_rank", F.row_number().over(latest))
         .where("_rank = 1")
         .withColumn("_deleted", F.col("_deleted_at").isNotNull() | (F.col("_change_type") == "delete"))
         .drop("_rank", "_change_type", "_commit_version", "_commit_timestamp")
@@ -101,7 +90,7 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
     """
 
     def transform(df: DataFrame) -> DataFrame:
-        raw = [F.col(f"`{c}`") for c in SOURCE_COLUMNS]
+        raw = [F.col(f"`{c}`") for c in TICKET_COLUMNS]
         cleaned = df.select(
             *raw,
             F.col("ticket_id").alias("_bronze_key"),
@@ -117,7 +106,7 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
         rule = F.when(live_valid & (F.col("_rank") > 1), F.lit(RULE_DUPLICATE_KEY)).otherwise(F.col("_rule"))
         return (
             ranked.withColumn("_rule", rule)
-            .withColumn("_row_hash", tables.row_hash(SILVER_COLUMNS))
+            .withColumn("_row_hash", tables.row_hash(SILVER_TICKET_COLUMNS))
             .withColumn("_run_id", F.lit(run_id))
         )
 
@@ -128,7 +117,7 @@ def silver_ops(staged: DataFrame) -> DataFrame:
     """One row per cleaned key: ``_op`` upsert (live and valid) or delete (otherwise)."""
     op = F.when((~F.col("_deleted")) & F.col("_rule").isNull(), F.lit("upsert")).otherwise(F.lit("delete"))
     return staged.where("ticket_id IS NOT NULL AND _rank = 1").select(
-        *SILVER_COLUMNS, "_row_hash", "_run_id", F.current_timestamp().alias("_processed_at"), op.alias("_op")
+        *SILVER_TICKET_COLUMNS, "_row_hash", "_run_id", F.current_timestamp().alias("_processed_at"), op.alias("_op")
     )
 
 
@@ -166,7 +155,8 @@ def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: 
     columns = [c for c in ops.columns if c != "_op"]
     if not tables.exists(spark, table):
         # the change data feed tells gold which tickets changed
-        tables.create_if_missing(spark, table, ops.select(*columns), properties={"delta.enableChangeDataFeed": "true"})
+        entry = catalog.table(table.qualified)
+        tables.create_if_missing(spark, table, ops.select(*columns), properties=entry.properties)
     return tables.apply_ops(spark, ops, table, f"t.`{key}` <=> s.`{key}`", {"run_id": run_id, "step": STEP})
 
 
@@ -177,21 +167,18 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         >>> build(spark, RunContext(load_config("local")))  # doctest: +SKIP
         StepResult(step='silver_tickets', rows_read=300, rows_written=297, rows_quarantined=3, ...)
     """
-    started = time.monotonic()
-    bronze = ctx.table("bronze", "tickets")
-    silver = ctx.table("silver", "tickets")
-    quarantine = ctx.table("silver", "tickets_quarantine")
-    state_table = ctx.table("ops", "cursors")
-    info = cursor_state.table_info(spark, bronze)
-    if info is None:
-        return StepResult(step=STEP, detail="bronze.tickets does not exist yet: run ingest_tickets first")
-    state = cursor_state.load(spark, state_table, WATERMARK)
-    since = _watermark(spark, state, info, silver)
-    if since is not None and since >= info.version:
-        return StepResult(step=STEP, seconds=time.monotonic() - started,
-                          detail=f"bronze.tickets unchanged since version {since}")
+    return incremental.refresh(spark, ctx, step=STEP, consumer=catalog.SILVER_TICKETS,
+                               inputs=[catalog.BRONZE_TICKETS], process=lambda batch: _apply(spark, ctx, batch))
+
+
+def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> StepResult:
+    """Cleans the batch's bronze rows (its changes, or its snapshot) into silver and the quarantine."""
+    bronze = batch.input(catalog.BRONZE_TICKETS.qualified)
+    silver, quarantine = batch.target, ctx.ref(catalog.SILVER_TICKETS_QUARANTINE)
     mappings = load_mappings(ctx.cfg.silver.tickets_mappings or None)
-    changes, how = _changes(spark, bronze.path, since, info.version)
+    feed = None if batch.full else bronze.changes(spark)
+    changes = latest_changes(feed) if feed is not None else with_deleted(bronze.snapshot(spark))
+    how = "change data feed" if feed is not None else "snapshot"
     with corrected_time_parser(spark):
         staged = changes.transform(stage(mappings, ctx.run_id)).cache()
         try:
@@ -211,11 +198,8 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
             s_result = merge_ops(spark, s_ops, silver, "ticket_id", ctx.run_id)
         finally:
             staged.unpersist()
-    cursor_state.save(spark, state_table, cursor_state.CursorState(
-        name=WATERMARK, value=str(info.version), table_id=info.table_id, table_version=info.version, run_id=ctx.run_id,
-    ))
     read, quarantined = int(counts["read"] or 0), int(counts["quarantined"] or 0)  # type: ignore[index]
-    balance = _balance(spark, bronze, silver, quarantine, info.version)
+    balance = _balance(spark, bronze, silver, quarantine)
     versions = {r.table: r.version for r in (s_result, q_result) if r.version is not None}
     return StepResult(
         step=STEP,
@@ -225,44 +209,16 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         rows_quarantined=quarantined,
         rows_skipped=read - s_result.inserted - s_result.updated - quarantined,
         versions=versions,
-        seconds=time.monotonic() - started,
-        detail=f"bronze versions {'0' if since is None else since + 1}..{info.version} ({how}); "
+        detail=f"bronze versions {bronze.span} ({how}); "
         f"{int(counts['deleted'] or 0)} deleted at the source; removed from silver {s_result.deleted}; {balance}",  # type: ignore[index]
     )
 
 
-def _watermark(
-    spark: SparkSession, state: cursor_state.CursorState | None, info: cursor_state.TableInfo, silver: tables.TableRef
-) -> int | None:
-    """The last bronze version silver processed; None to start from bronze's snapshot."""
-    if state is None or not state.value or not tables.exists(spark, silver):
-        return None
-    if state.table_id != info.table_id:
-        log.warning("silver.tickets: bronze.tickets was recreated (table id changed); rebuilding from its snapshot")
-        return None
-    return int(state.value)
-
-
-def _changes(spark: SparkSession, path: str, since: int | None, until: int) -> tuple[DataFrame, str]:
-    if since is None:
-        return bronze_snapshot(spark, path, until), "snapshot"
-    from pyspark.errors import AnalysisException
-
-    try:
-        changes = bronze_changes(spark, path, since, until)
-        changes.schema  # noqa: B018 - resolves the feed now, so an unavailable one falls back here
-    except AnalysisException as exc:
-        log.warning("bronze.tickets change data feed unavailable for versions %d..%d (%s); reading the snapshot",
-                    since + 1, until, str(exc).splitlines()[0][:200])
-        return bronze_snapshot(spark, path, until), "snapshot"
-    return changes, "change data feed"
-
-
 def _balance(
-    spark: SparkSession, bronze: tables.TableRef, silver: tables.TableRef, quarantine: tables.TableRef, version: int
+    spark: SparkSession, bronze: incremental.Input, silver: tables.TableRef, quarantine: tables.TableRef
 ) -> str:
     """``silver + quarantine == live bronze``, as text; a mismatch is logged as an error."""
-    live = bronze_snapshot(spark, bronze.path, version).where("NOT _deleted").count()
+    live = bronze.snapshot(spark).where(F.col("_deleted_at").isNull()).count()
     n_silver = tables.row_count(spark, silver)
     n_quarantine = tables.row_count(spark, quarantine)
     text = f"silver {n_silver} + quarantine {n_quarantine} = live bronze {live}"

@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from careplus_spark import tables
+from careplus_spark.lakehouse import delta, tables
 from careplus_spark.sources.files import SourceFile
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def select(
     """
     since_ms = None
     if since is not None:
-        since_ms = int(dt.datetime.combine(since, dt.time(), dt.timezone.utc).timestamp() * 1000)
+        since_ms = int(dt.datetime.combine(since, dt.time(), dt.UTC).timestamp() * 1000)
     new, changed, forced, unchanged = [], [], [], []
     for file in listed:
         entry = known.get(file.path)
@@ -139,11 +139,8 @@ def record(
     commit_info = {"run_id": run_id, "step": "ingest_logs"}
     if known is None or any(file.path in known for file in files) or len({f.path for f in files}) != len(files):
         return tables.upsert(spark, df, ledger, keys=["path"], commit_info=commit_info)
-    from delta.tables import DeltaTable
-
     tables.create_if_missing(spark, ledger, df)
     df.write.format("delta").mode("append").option("userMetadata", json.dumps(commit_info, sort_keys=True)).save(
         ledger.path
     )
-    last = DeltaTable.forPath(spark, ledger.path).history(1).select("version").first()
-    return tables.MergeResult(ledger.qualified, len(rows), 0, 0, int(last["version"]) if last else None)
+    return tables.MergeResult(ledger.qualified, len(rows), 0, 0, delta.latest_version(spark, ledger.path))

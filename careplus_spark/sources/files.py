@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import SourceUnavailableError
 
@@ -29,7 +29,7 @@ def list_files(spark: SparkSession, root: str, pattern: str = "*", limit: int = 
     Raises:
         SourceUnavailableError: the root does not exist or its file system is unreachable.
     """
-    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
+    jvm: Any = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem is only reachable through py4j
     hadoop_conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
     path = jvm.org.apache.hadoop.fs.Path(root)
     try:

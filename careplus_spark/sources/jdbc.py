@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from careplus_spark.errors import (
@@ -163,7 +163,7 @@ def query_rows(spark: SparkSession, options: Mapping[str, str]) -> list[dict[str
         >>> query_rows(spark, {**jdbc_options(source, query="SELECT 1 AS one"), "password": "…"})  # doctest: +SKIP
         [{'one': '1'}]
     """
-    jvm = spark._jvm  # type: ignore[attr-defined]
+    jvm: Any = spark._jvm
     jdbc = jvm.org.apache.spark.sql.execution.datasources.jdbc
     parameters = jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(dict(options))
     jdbc_options_ = jdbc.JDBCOptions(parameters)

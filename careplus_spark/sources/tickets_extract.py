@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from careplus_spark.errors import DataError, SchemaError
 from careplus_spark.platform.config import TicketsSourceConfig
 from careplus_spark.sources.jdbc import dialect, jdbc_options, query_rows, safe_url, with_retries
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -49,19 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The columns of ``support_tickets`` that the pipeline requires (SPEC 2.1).
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "ticket_id",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "agent",
-    "priority",
-    "num_interactions",
-    "IssUeCat",
-    "channel",
-    "status",
-    "agent_feedback",
-)
+REQUIRED_COLUMNS = TICKET_COLUMNS
 
 MYSQL_DEFAULT_OPTIONS = {"zeroDateTimeBehavior": "CONVERT_TO_NULL"}
 _WINDOW_ALIAS = "w"

@@ -12,11 +12,13 @@ Example:
 
 from __future__ import annotations
 
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 from careplus_spark.synthetic.clock import (
     ALTERNATE_FORMATS,
     CANONICAL_FORMAT,
     UPDATED_AT_FORMAT,
 )
+from careplus_spark.synthetic.connect import parse_mysql_url, sink_for_url
 from careplus_spark.synthetic.generator import (
     Counts,
     DayStats,
@@ -31,11 +33,9 @@ from careplus_spark.synthetic.sinks import (
     SqliteSink,
     SqlTicketSink,
     TicketSink,
-    parse_mysql_url,
-    sink_for_url,
 )
 from careplus_spark.synthetic.spec import DIRTY_RATE_FIELDS, RATE_FIELDS, GenerateSpec
-from careplus_spark.synthetic.tickets import TICKET_COLUMNS, TicketRow, TicketUpdate
+from careplus_spark.synthetic.tickets import TicketRow, TicketUpdate
 
 __all__ = [
     "ALTERNATE_FORMATS",

@@ -1,7 +1,8 @@
-"""Where generated tickets go: the ``TicketSink`` protocol, a SQLite sink and a factory.
+"""Where generated tickets go: the ``TicketSink`` protocol and the SQLite sink.
 
 SQL is shared by both backends through :class:`SqlTicketSink`; the MySQL sink lives in
-:mod:`careplus_spark.synthetic.mysql_sink` so that pymysql is imported only when used.
+:mod:`careplus_spark.synthetic.mysql_sink`, the factory choosing one by URL in
+:mod:`careplus_spark.synthetic.connect`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from careplus_spark.errors import ConfigError, SourceUnavailableError
-from careplus_spark.synthetic.tickets import TICKET_COLUMNS, TicketRow, TicketUpdate
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
+from careplus_spark.synthetic.tickets import TicketRow, TicketUpdate
 
 DEFAULT_TABLE = "support_tickets"
 COMMIT_BATCH = 5_000
@@ -205,54 +206,3 @@ class SqliteSink(SqlTicketSink):
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
-
-
-def sink_for_url(
-    jdbc_url: str, user: str, password: str, table: str = DEFAULT_TABLE
-) -> SqlTicketSink:
-    """Open the sink a JDBC URL points at.
-
-    Understands ``jdbc:sqlite:<path>`` (absolute or relative to the working directory)
-    and ``jdbc:mysql://host[:port]/database[?options]`` (also ``jdbc:mariadb://``); the
-    options are ignored. Neither the password nor the URL's options ever appear in a
-    message.
-
-    Raises:
-        ConfigError: The URL or table name is not understood.
-        SourceUnavailableError: The database cannot be reached.
-    """
-    if jdbc_url.startswith("jdbc:sqlite:"):
-        path = jdbc_url[len("jdbc:sqlite:") :].split("?", 1)[0]
-        if not path or path.startswith(":memory:"):
-            raise ConfigError("jdbc:sqlite: URL needs a file path, e.g. jdbc:sqlite:./data/t.db")
-        return SqliteSink(Path(path).expanduser(), table)
-    if jdbc_url.startswith(("jdbc:mysql://", "jdbc:mariadb://")):
-        from careplus_spark.synthetic.mysql_sink import MySqlSink
-
-        host, port, database = parse_mysql_url(jdbc_url)
-        return MySqlSink(host, port, user, password, database, table=table)
-    scheme = ":".join(jdbc_url.split(":", 2)[:2])
-    raise ConfigError(
-        f"unsupported tickets source URL scheme {scheme!r}; expected jdbc:sqlite:<path> "
-        "or jdbc:mysql://host:port/database"
-    )
-
-
-def parse_mysql_url(jdbc_url: str) -> tuple[str, int, str]:
-    """Return (host, port, database) of a ``jdbc:mysql://`` or ``jdbc:mariadb://`` URL.
-
-    Raises:
-        ConfigError: The host or database is missing, or the port is not a number.
-    """
-    parts = urlsplit(jdbc_url[len("jdbc:") :])
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ConfigError(f"{parts.scheme} URL has an invalid port") from None
-    host = parts.hostname or ""
-    database = parts.path.lstrip("/")
-    if not host or "," in parts.netloc:
-        raise ConfigError(f"{parts.scheme} URL needs exactly one host, e.g. jdbc:mysql://h:3306/db")
-    if not database:
-        raise ConfigError(f"{parts.scheme} URL for {host}:{port} names no database")
-    return host, port, check_identifier(database, "database")

@@ -126,7 +126,7 @@ class GenerateSpec:
 
         ``trace_none`` is 0 as well, so every event carries a trace id.
         """
-        zeros: dict[str, Any] = {name: 0.0 for name in DIRTY_RATE_FIELDS}
+        zeros: dict[str, Any] = dict.fromkeys(DIRTY_RATE_FIELDS, 0.0)
         zeros.update(overrides)
         return cls(**zeros)
 

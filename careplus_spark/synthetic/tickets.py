@@ -19,21 +19,6 @@ from careplus_spark.synthetic.clock import (
 )
 from careplus_spark.synthetic.spec import GenerateSpec, stream_rng
 
-#: Column order of every TicketRow (and of the table).
-TICKET_COLUMNS: tuple[str, ...] = (
-    "ticket_id",
-    "created_at",
-    "updated_at",
-    "resolved_at",
-    "agent",
-    "priority",
-    "num_interactions",
-    "IssUeCat",
-    "channel",
-    "status",
-    "agent_feedback",
-)
-
 #: One row in TICKET_COLUMNS order.
 TicketRow = tuple[str, str, str, str | None, str, str, str, str, str, str, str]
 #: One resolution: (ticket_id, resolved_at, status, updated_at).

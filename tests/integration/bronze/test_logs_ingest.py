@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from careplus_spark.bronze import logs as bronze_logs
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.synthetic import GenerateSpec, generate
 from tests.reference_log_parser import parse_file

@@ -19,18 +19,19 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import SparkSession
 
-from careplus_spark import tables
 from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
+from careplus_spark.bronze.ticket_cursor import ReconcileSchedule, cursor_name
 from careplus_spark.errors import (
     AuthenticationError,
     SchemaError,
     SourceUnavailableError,
 )
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse import state as cursor_state
+from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.platform.secrets import Secret
-from careplus_spark.sources import cursor_state
 from careplus_spark.sources.tickets_extract import SchemaDriftError
 
 pytestmark = pytest.mark.integration
@@ -91,13 +92,13 @@ def live_rows(spark: SparkSession, cfg: AppConfig) -> dict[str, tuple]:
 
 
 def version(spark: SparkSession, cfg: AppConfig) -> int:
-    info = cursor_state.table_info(spark, RunContext(cfg).table("bronze", "tickets"))
+    info = tables.table_info(spark, RunContext(cfg).table("bronze", "tickets"))
     return -1 if info is None else info.version
 
 
 def state(spark: SparkSession, cfg: AppConfig) -> cursor_state.CursorState | None:
     ctx = RunContext(cfg)
-    return cursor_state.load(spark, ctx.table("ops", "cursors"), bronze_tickets.cursor_name(cfg.sources.tickets))
+    return cursor_state.load(spark, ctx.table("ops", "cursors"), cursor_name(cfg.sources.tickets))
 
 
 def ingest(spark: SparkSession, cfg: AppConfig):  # type: ignore[no-untyped-def]
@@ -253,9 +254,9 @@ def test_reconciliation_runs_every_n_ingest_runs(spark: SparkSession, cfg: AppCo
     src.sql(f"DELETE FROM {src.table} WHERE ticket_id = 'TCK070100001'")
     second = ingest(spark, every2)
     assert "1 soft-deleted" in second.detail
-    assert state(spark, every2).runs_since_reconcile == 0  # type: ignore[union-attr]
+    assert ReconcileSchedule.of(state(spark, every2)).runs_since == 0
     third = ingest(spark, every2)
-    assert "reconciled" not in third.detail and state(spark, every2).runs_since_reconcile == 1  # type: ignore[union-attr]
+    assert "reconciled" not in third.detail and ReconcileSchedule.of(state(spark, every2)).runs_since == 1
 
 
 def test_reconciliation_refuses_to_delete_everything_for_an_empty_source(spark: SparkSession, cfg: AppConfig, src: Source) -> None:

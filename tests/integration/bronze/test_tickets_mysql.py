@@ -9,10 +9,14 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import SparkSession
 
-from careplus_spark import tables
 from careplus_spark.bronze import tickets as bronze_tickets
-from careplus_spark.errors import AuthenticationError, SchemaError, SourceUnavailableError
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.errors import (
+    AuthenticationError,
+    SchemaError,
+    SourceUnavailableError,
+)
+from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.platform.secrets import Secret
 from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url

@@ -94,7 +94,7 @@ def test_summary_counts_metrics_and_keeps_tickets_without_logs(spark: SparkSessi
         event("x", "T-UNKNOWN", 5000, 99.0, "ERROR"),  # unknown ticket: in no summary row
         event("n", None, 5000, 99.0, "ERROR"),
     ], LOG_SCHEMA))
-    out = by_id(models.ticket_log_summary(tickets, logs))
+    out = by_id(models.fct_ticket_log_summary(tickets, logs))
     assert set(out) == set(by_id(tickets))
     t = out["T59"]
     assert (t["total_log_events"], t["total_errors"], t["total_warnings"], t["total_debug_events"]) == (4, 2, 1, 1)

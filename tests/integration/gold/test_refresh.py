@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from careplus_spark.gold.refresh import MODELS
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.steps import run_steps
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url

@@ -9,12 +9,12 @@ import pytest
 from pyspark.sql import SparkSession
 
 from careplus_spark.bronze import tickets as bronze_tickets
+from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline import steps
-from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.pipeline.ledger import ERROR_LINES, runs_table
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.silver import tickets as silver_tickets
-from careplus_spark.sources import cursor_state
 from tests.integration.pipeline.conftest import add_day
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def ledger_rows(spark: SparkSession, ctx: RunContext) -> dict[str, dict[str, obj
 
 
 def version(spark: SparkSession, ctx: RunContext, database: str, name: str) -> int | None:
-    info = cursor_state.table_info(spark, ctx.table(database, name))
+    info = tables.table_info(spark, ctx.table(database, name))
     return info.version if info else None
 
 

@@ -8,8 +8,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from careplus_spark.cli import main
+from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline import steps
-from careplus_spark.pipeline.context import RunContext, StepResult
 from careplus_spark.platform.config import AppConfig
 from tests.conftest import CONF_DIR
 

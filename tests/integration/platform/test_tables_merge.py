@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from careplus_spark import tables
+from careplus_spark.lakehouse import tables
 from careplus_spark.platform.config import AppConfig
 
 SCHEMA = "id STRING, day STRING, v INT"

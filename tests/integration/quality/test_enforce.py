@@ -11,9 +11,9 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from careplus_spark import tables
 from careplus_spark.errors import SchemaError
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.quality import RuleCount, TableRules, enforce, load_rules
 from careplus_spark.quality.ruleset import parse_rules

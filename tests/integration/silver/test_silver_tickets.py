@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 
 from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
-from careplus_spark.pipeline.context import RunContext
+from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.silver import tickets as silver_tickets
 from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url

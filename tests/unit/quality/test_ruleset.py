@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from careplus_spark.errors import ConfigError
-from careplus_spark.quality.ruleset import PACKAGED_RULES, Reference, load_rules, rule_files
+from careplus_spark.quality.ruleset import (
+    PACKAGED_RULES,
+    Reference,
+    load_rules,
+    rule_files,
+)
 
 VALID = """\
 key: [ticket_id]

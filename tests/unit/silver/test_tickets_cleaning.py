@@ -11,8 +11,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError
-from careplus_spark.silver import cleaning
-from careplus_spark.silver.cleaning import (
+from careplus_spark.silver import ticket_cleaning as cleaning
+from careplus_spark.silver.ticket_cleaning import (
     RULE_CREATED_AT,
     RULE_MISSING_KEY,
     clean_tickets,
@@ -135,7 +135,7 @@ def test_clean_tickets_renames_issue_category_and_flags_blocking_rules(spark: Sp
             "status string, is_open boolean, _rule string",
         )
         assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
-    assert "IssUeCat" not in out.columns and out.columns[: len(cleaning.SILVER_COLUMNS)] == list(cleaning.SILVER_COLUMNS)
+    assert "IssUeCat" not in out.columns and out.columns[: len(cleaning.SILVER_TICKET_COLUMNS)] == list(cleaning.SILVER_TICKET_COLUMNS)
 
 
 def test_mappings_file_with_an_unknown_key_is_refused(tmp_path: Path) -> None:

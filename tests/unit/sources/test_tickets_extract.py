@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from careplus_spark.errors import DataError, SchemaError
-from careplus_spark.sources import cursor_state
+from careplus_spark.lakehouse import state as cursor_state
+from careplus_spark.lakehouse.delta import TableInfo
 from careplus_spark.sources import tickets_extract as ex
 
 
@@ -71,17 +72,19 @@ def test_missing_required_columns_are_named_with_the_present_ones() -> None:
         ex.check_required(["a", "c"], ["a", "b"], "source table t")
 
 
-def info(version: int, table_id: str = "id-1", commits: tuple = ()) -> cursor_state.TableInfo:
-    return cursor_state.TableInfo(table_id, version, 1, {}, commits)
+def info(version: int, table_id: str = "id-1", commits: tuple = ()) -> TableInfo:
+    return TableInfo(table_id, version, 1, {}, commits)
 
 
 def test_cursor_recovered_from_a_commit_newer_than_the_state_row() -> None:
-    state = cursor_state.CursorState("n", "2025-07-01 10:00:00", table_id="id-1", table_version=3, runs_since_reconcile=5)
+    state = cursor_state.CursorState("n", "2025-07-01 10:00:00", table_id="id-1", table_version=3,
+                                     attributes={"runs_since_reconcile": "5"})
     meta = '{"cursor_name": "n", "cursor_value": "2025-07-02 10:00:00", "run_id": "r9"}'
     target = info(4, commits=((4, meta), (3, None)))
     committed = cursor_state.latest_commit_cursor(target, "n")
     resolved = cursor_state.resolve(state, committed, target)
-    assert (resolved.value, resolved.table_version, resolved.runs_since_reconcile) == ("2025-07-02 10:00:00", 4, 5)
+    assert (resolved.value, resolved.table_version, dict(resolved.attributes)) == (
+        "2025-07-02 10:00:00", 4, {"runs_since_reconcile": "5"})
 
 
 def test_state_row_wins_when_it_is_at_or_past_the_commit() -> None:

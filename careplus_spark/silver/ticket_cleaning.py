@@ -14,7 +14,7 @@ run it inside :func:`corrected_time_parser` so that Spark 3.5 does not raise its
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,8 @@ import yaml
 from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError
+from careplus_spark.lakehouse.delta import session_conf
+from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -35,7 +37,7 @@ RULE_DUPLICATE_KEY = "duplicate_ticket_id"
 RULES = (RULE_MISSING_KEY, RULE_CREATED_AT)
 
 #: silver.tickets business columns, in order.
-SILVER_COLUMNS = (
+SILVER_TICKET_COLUMNS = (
     "ticket_id",
     "created_at",
     "updated_at",
@@ -244,39 +246,23 @@ def clean_tickets(mappings: TicketMappings) -> Callable[[DataFrame], DataFrame]:
             map_values(F.col("channel"), mappings.channel).alias("channel"),
             map_values(F.col("status"), mappings.status).alias("status"),
             clean_text(F.col("agent_feedback")).alias("agent_feedback"),
-            *[F.col(f"`{c}`") for c in df.columns if c not in _RAW_COLUMNS],
+            *[F.col(f"`{c}`") for c in df.columns if c not in TICKET_COLUMNS],
         )
         return cleaned.select(
-            *SILVER_COLUMNS[:-2],
+            *SILVER_TICKET_COLUMNS[:-2],
             minutes_between(F.col("created_at"), F.col("resolved_at")).alias("resolution_time_mins"),
             open_flag(F.col("status"), F.col("resolved_at"), mappings.open_statuses).alias("is_open"),
             broken_rule(F.col("ticket_id"), F.col("created_at")).alias("_rule"),
-            *[F.col(f"`{c}`") for c in cleaned.columns if c not in SILVER_COLUMNS],
+            *[F.col(f"`{c}`") for c in cleaned.columns if c not in SILVER_TICKET_COLUMNS],
         )
 
     return transform
 
 
-_RAW_COLUMNS = (
-    "ticket_id", "created_at", "updated_at", "resolved_at", "agent", "priority",
-    "num_interactions", "IssUeCat", "channel", "status", "agent_feedback",
-)
-
-
-@contextlib.contextmanager
-def corrected_time_parser(spark: SparkSession) -> Iterator[None]:
+def corrected_time_parser(spark: SparkSession) -> contextlib.AbstractContextManager[None]:
     """Runs the enclosed Spark actions with ``spark.sql.legacy.timeParserPolicy=CORRECTED``.
 
     Spark 4 defaults to it; Spark 3.5 defaults to ``EXCEPTION``, which fails a job when
     text that no format parses would have parsed with the pre-3.0 parser.
     """
-    key = "spark.sql.legacy.timeParserPolicy"
-    before = spark.conf.get(key)
-    spark.conf.set(key, "CORRECTED")
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
+    return session_conf(spark, {"spark.sql.legacy.timeParserPolicy": "CORRECTED"})

@@ -7,11 +7,14 @@ find it by name while Athena/Spectrum read the same files through manifests.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import SchemaError
+from careplus_spark.lakehouse import delta
+from careplus_spark.lakehouse.delta import TableInfo
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -52,9 +55,7 @@ class MergeResult:
 
 def exists(spark: SparkSession, table: TableRef) -> bool:
     """True when a Delta table exists at the table's path."""
-    from delta.tables import DeltaTable
-
-    return bool(DeltaTable.isDeltaTable(spark, table.path))
+    return delta.is_delta(spark, table.path)
 
 
 def row_hash(columns: Sequence[str], optional: Sequence[str] = ()) -> Column:
@@ -81,6 +82,27 @@ def row_hash(columns: Sequence[str], optional: Sequence[str] = ()) -> Column:
         column = F.col(f"`{name}`")
         parts += [F.when(column.isNotNull(), F.lit(name)), column]  # Spark's hash skips NULLs
     return F.xxhash64(*parts)
+
+
+def days_predicate(column: str, days: Sequence[dt.date | None] | None) -> str:
+    """SQL selecting rows of the given days (NULL included when listed); ``true`` for all.
+
+    The days are typed dates, formatted here: no text from outside reaches the predicate.
+    A literal list lets Delta prune partitions and skip files by their statistics.
+
+    Example:
+        >>> days_predicate("log_date", [dt.date(2025, 7, 1), None])
+        "(log_date IN ('2025-07-01') OR log_date IS NULL)"
+    """
+    if days is None:
+        return "true"
+    known = sorted(d for d in days if d is not None)
+    parts = []
+    if known:
+        parts.append(f"{column} IN ({', '.join(repr(d.isoformat()) for d in known)})")
+    if any(d is None for d in days):
+        parts.append(f"{column} IS NULL")
+    return "(" + " OR ".join(parts) + ")" if parts else "false"
 
 
 def register(spark: SparkSession, table: TableRef) -> None:
@@ -164,7 +186,7 @@ def upsert(
         raise SchemaError(f"upsert into {table.qualified}", missing, df.columns)
     create_if_missing(spark, table, df, partition_by, properties)
     target = DeltaTable.forPath(spark, table.path)
-    before = _latest_version(target)
+    before = delta.latest_version(spark, table.path)
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     if target_filter:
         condition = f"({target_filter}) AND {condition}"
@@ -175,8 +197,9 @@ def upsert(
         merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
         if delete_unmatched:
             merge = merge.whenNotMatchedBySourceDelete(condition=delete_unmatched)
-    _with_commit_info(spark, commit_info, merge.execute)
-    return _result(table, target, before)
+    with delta.commit_metadata(spark, commit_info):
+        merge.execute()
+    return _result(spark, table, before)
 
 
 def apply_ops(
@@ -202,7 +225,7 @@ def apply_ops(
     if ops.isEmpty():
         return MergeResult(table.qualified, 0, 0, 0, None)
     target = DeltaTable.forPath(spark, table.path)
-    before = _latest_version(target)
+    before = delta.latest_version(spark, table.path)
     values = {f"`{c}`": f"s.`{c}`" for c in ops.columns if c != op_column}
     merge = (
         target.alias("t")
@@ -211,8 +234,9 @@ def apply_ops(
         .whenMatchedUpdate(condition=f"s.{op_column} = 'upsert'", set=values)  # type: ignore[arg-type]
         .whenNotMatchedInsert(condition=f"s.{op_column} = 'upsert'", values=values)  # type: ignore[arg-type]
     )
-    _with_commit_info(spark, commit_info, merge.execute)
-    return _result(table, target, before)
+    with delta.commit_metadata(spark, commit_info):
+        merge.execute()
+    return _result(spark, table, before)
 
 
 def _scoped_merge(
@@ -224,7 +248,7 @@ def _scoped_merge(
     condition: str,
     update_condition: str | None,
     delete_unmatched: str,
-) -> object:
+) -> Any:
     """A MERGE that deletes the scope's vanished rows without scanning the whole target.
 
     ``whenNotMatchedBySource`` makes Delta read (and rewrite) every file of the target,
@@ -285,7 +309,7 @@ def sync_keys(
         raise SchemaError(f"sync_keys into {table.qualified}", [key], rows.columns)
     create_if_missing(spark, table, rows, partition_by, properties)
     target = DeltaTable.forPath(spark, table.path)
-    before = _latest_version(target)
+    before = delta.latest_version(spark, table.path)
     present = "_present"
     source = scope_keys.select(key).join(rows.withColumn(present, F.lit(True)), key, "left")
     values = {c: f"s.`{c}`" for c in rows.columns}
@@ -301,39 +325,21 @@ def sync_keys(
         .whenMatchedUpdate(condition=update_when, set=values)  # type: ignore[arg-type]
         .whenNotMatchedInsert(condition=f"s.{present}", values=values)  # type: ignore[arg-type]
     )
-    _with_commit_info(spark, commit_info, merge.execute)
-    return _result(table, target, before)
+    with delta.commit_metadata(spark, commit_info):
+        merge.execute()
+    return _result(spark, table, before)
 
 
-def _with_commit_info(spark: SparkSession, commit_info: Mapping[str, str] | None, action: object) -> None:
-    import json
-
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    if commit_info:
-        spark.conf.set(key, json.dumps(dict(commit_info), sort_keys=True))
-    try:
-        action()  # type: ignore[operator]
-    finally:
-        if commit_info:
-            spark.conf.unset(key)
-
-
-def _latest_version(target: object) -> int:
-    row = target.history(1).select("version").first()  # type: ignore[attr-defined]
-    return int(row["version"]) if row else -1
-
-
-def _result(table: TableRef, target: object, before: int) -> MergeResult:
-    last = target.history(1).select("version", "operation", "operationMetrics").first()  # type: ignore[attr-defined]
-    if last is None or int(last["version"]) == before:
+def _result(spark: SparkSession, table: TableRef, before: int) -> MergeResult:
+    last = delta.last_commit(spark, table.path)
+    if last is None or last.version == before:
         return MergeResult(table.qualified, 0, 0, 0, None)
-    metrics = last["operationMetrics"] or {}
     return MergeResult(
         table=table.qualified,
-        inserted=int(metrics.get("numTargetRowsInserted", 0)),
-        updated=int(metrics.get("numTargetRowsUpdated", 0)),
-        deleted=int(metrics.get("numTargetRowsDeleted", 0)),
-        version=int(last["version"]),
+        inserted=int(last.metrics.get("numTargetRowsInserted", 0)),
+        updated=int(last.metrics.get("numTargetRowsUpdated", 0)),
+        deleted=int(last.metrics.get("numTargetRowsDeleted", 0)),
+        version=last.version,
     )
 
 
@@ -353,9 +359,9 @@ def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) 
     Returns:
         The qualified names registered by this call.
     """
-    jvm = spark._jvm
+    jvm: Any = spark._jvm
     conf = spark._jsc.hadoopConfiguration()
-    registered = []
+    registered: list[str] = []
     for database in databases:
         folder = jvm.org.apache.hadoop.fs.Path(f"{root}/{database}")
         try:
@@ -373,3 +379,12 @@ def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) 
                 register(spark, ref)
                 registered.append(ref.qualified)
     return registered
+
+
+def table_info(spark: SparkSession, table: TableRef) -> TableInfo | None:
+    """The table's Delta id, latest version, file count, properties and recent commits.
+
+    Returns:
+        None when there is no table at the path.
+    """
+    return delta.table_info(spark, table.path)

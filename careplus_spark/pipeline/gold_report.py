@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from careplus_spark import tables
+from careplus_spark.lakehouse import catalog, tables
 from careplus_spark.pipeline.report import format_table
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ SELECT priority,
              / NULLIF(SUM(CASE WHEN avg_resolution_time_mins IS NOT NULL THEN resolved_tickets END), 0) / 60, 1)
          AS avg_resolution_h,
        ROUND(100 * SUM(sla_breaches) / NULLIF(SUM(sla_evaluated), 0), 1) AS sla_breach_pct
-FROM delta.`{path}`
+FROM {kpis}
 GROUP BY priority
 ORDER BY CASE priority WHEN 'High' THEN 1 WHEN 'Medium' THEN 2 WHEN 'Low' THEN 3 ELSE 4 END
 """
@@ -33,10 +33,9 @@ SELECT service,
        ROUND(100 * AVG(CASE WHEN error OR log_level = 'ERROR' THEN 1.0 ELSE 0.0 END), 1) AS error_pct,
        CAST(percentile_approx(response_time_ms, 0.5) AS INT) AS p50_ms,
        CAST(percentile_approx(response_time_ms, 0.95) AS INT) AS p95_ms
-FROM delta.`{path}`
+FROM {logs}
 GROUP BY service
 ORDER BY p95_ms DESC NULLS LAST, service
-LIMIT {limit}
 """
 
 
@@ -50,13 +49,13 @@ def gold_report(spark: SparkSession, cfg: AppConfig, limit: int = 5) -> list[str
         ...
     """
     blocks = []
-    kpis = tables.TableRef("gold", "kpi_tickets_daily", cfg.lakehouse.root)
-    logs = tables.TableRef("gold", "fct_logs", cfg.lakehouse.root)
+    kpis = catalog.KPI_TICKETS_DAILY.ref(cfg.lakehouse.root)
+    logs = catalog.FCT_LOGS.ref(cfg.lakehouse.root)
     if tables.exists(spark, kpis):
-        df = spark.sql(TICKET_KPIS.format(path=kpis.path))
+        df = spark.sql(TICKET_KPIS, kpis=spark.read.format("delta").load(kpis.path))
         blocks.append("Ticket KPIs (all days)\n" + format_table(df.columns, [tuple(r) for r in df.collect()]))
     if tables.exists(spark, logs):
-        df = spark.sql(SLOWEST_SERVICES.format(path=logs.path, limit=int(limit)))
+        df = spark.sql(SLOWEST_SERVICES, logs=spark.read.format("delta").load(logs.path)).limit(int(limit))
         blocks.append(f"Slowest services (p95 response time, top {limit})\n"
                       + format_table(df.columns, [tuple(r) for r in df.collect()]))
     return blocks
