@@ -317,7 +317,8 @@ def gold_seconds(timed: Timed) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=None, help=f"days of history of the big lakehouse (default {DEFAULT_DAYS})")
+    parser.add_argument("--days", type=int, default=None,
+                        help=f"days of history of the big lakehouse (default {DEFAULT_DAYS})")
     parser.add_argument("--events-per-day", type=int, default=None,
                         help=f"log events a day, at least (default {DEFAULT_EVENTS:,})")
     parser.add_argument("--seed", type=int, default=7)
@@ -330,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="4g")
     args = parser.parse_args(argv)
     days = args.days if args.days is not None else (QUICK_DAYS if args.quick else DEFAULT_DAYS)
-    events = args.events_per_day if args.events_per_day is not None else (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
+    events = args.events_per_day
+    if events is None:
+        events = QUICK_EVENTS if args.quick else DEFAULT_EVENTS
     if days < 2:
         parser.error("--days must be at least 2 (the small lakehouse has 1 day of history)")
     if events <= 0:
@@ -340,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache_dir.expanduser() / f"incremental-seed{args.seed}" / f"t{tickets}-d{days}"
     meta = ensure_data(cache, args.seed, tickets, days)
     history_events = sum(d["events"] for d in meta["per_day"][:days])
-    print(f"events a day: {min(d['events'] for d in meta['per_day']):,} .. {max(d['events'] for d in meta['per_day']):,} "
+    per_day = [d["events"] for d in meta["per_day"]]
+    print(f"events a day: {min(per_day):,} .. {max(per_day):,} "
           f"({tickets:,} tickets a day, {EVENTS_PER_TICKET} events per ticket on average); "
           f"{days}-day history: {history_events:,} events")
     for day in (1, days):

@@ -128,7 +128,8 @@ def ensure_data(folder: Path, events: int, seed: int, gzip_rate: float, days: in
     }
     (partial / MARKER).write_text(json.dumps(meta, indent=1))
     partial.rename(folder)
-    print(f"data: {meta['events']:,} events, {meta['files']} files, {meta['bytes'] / 1e9:.2f} GB in {meta['seconds']} s")
+    print(f"data: {meta['events']:,} events, {meta['files']} files, {meta['bytes'] / 1e9:.2f} GB "
+          f"in {meta['seconds']} s")
     return meta
 
 
@@ -274,7 +275,7 @@ def baseline_main(logs: Path, out: Path) -> None:
                 else:
                     bad += 1
                     values = (name, *nulls, block, "no_match")
-                for column, value in zip(columns, values):
+                for column, value in zip(columns, values, strict=True):
                     column.append(value)
                 if len(columns[0]) >= BATCH_ROWS:
                     flush()
@@ -449,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.events <= 0:
         parser.error("--events must be positive")
 
-    folder = dataset_dir(args.cache_dir.expanduser(), args.events, args.seed, args.gzip_rate, args.days, args.files_per_day)
+    folder = dataset_dir(args.cache_dir.expanduser(), args.events, args.seed, args.gzip_rate, args.days,
+                         args.files_per_day)
     meta = ensure_data(folder, args.events, args.seed, args.gzip_rate, args.days, args.files_per_day)
     logs = folder / "logs"
     size_mb = meta["bytes"] / 1e6
@@ -471,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.duckdb:
             (work / "duckdb").mkdir()
             print(f"(c) duckdb ... load average {load_average()}", flush=True)
-            m = run_measured([*me, "_duckdb", str(logs), str(work / "duckdb"), str(args.duckdb_threads)], work / "duckdb.log")
+            command = [*me, "_duckdb", str(logs), str(work / "duckdb"), str(args.duckdb_threads)]
+            m = run_measured(command, work / "duckdb.log")
             rows.append((f"duckdb ({args.duckdb_threads} threads)", m, _checked(m, "duckdb")))
     finally:
         if not args.keep:
@@ -496,15 +499,18 @@ def main(argv: list[str] | None = None) -> int:
         if abs(result["blocks"] - detail["blocks"]) > max(10, detail["blocks"] // 10_000):
             raise SystemExit(f"block counts differ: {label} {result['blocks']:,}, ours {detail['blocks']:,}")
         if result["blocks"] != written:
+            naive = "; a naive split on '---' also cuts where '---' is inside a line"
+            naive = "" if label.startswith("ours") else naive
             print(f"note: {label} finds {result['blocks']:,} blocks ({result['blocks'] - written:+,} vs the generator)"
-                  + ("; a naive split on '---' also cuts where '---' is inside a line" if not label.startswith("ours") else ""))
+                  + naive)
     print(
         f"ours: session start {detail['session_s']} s (counted in its wall time), ingest {detail['ingest_s']} s, "
         f"stop {detail['stop_s']} s; phases: " + ", ".join(f"{n} {s}s" for n, s in detail["phases"])
     )
     duck = next((r for r in rows if r[0].startswith("duckdb")), None)
     if duck is not None:
-        print(f"duckdb/ours = {duck[1].wall_s / ours[1].wall_s:.2f} (duckdb takes {duck[1].wall_s:.1f} s, ours {ours[1].wall_s:.1f} s)")
+        print(f"duckdb/ours = {duck[1].wall_s / ours[1].wall_s:.2f} "
+              f"(duckdb takes {duck[1].wall_s:.1f} s, ours {ours[1].wall_s:.1f} s)")
     base = next((r for r in rows if r[0].startswith("baseline")), None)
     if base is None:
         return 0

@@ -93,8 +93,8 @@ def baseline(server, table: str, out: Path) -> int:  # type: ignore[no-untyped-d
         cur.execute(f"SELECT {', '.join(COLUMNS)} FROM {table}")
         while rows := cur.fetchmany(50_000):
             columns = list(zip(*rows, strict=True))
-            writer.write_table(pa.Table.from_arrays([pa.array(c, type=t) for c, t in zip(columns, schema.types, strict=True)],
-                                                    schema=schema))
+            arrays = [pa.array(c, type=t) for c, t in zip(columns, schema.types, strict=True)]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             total += len(rows)
     return total
 
@@ -162,7 +162,10 @@ def main() -> int:
     from tests.services import MariaDbServer
 
     table = f"bench_tickets_{args.rows}"
-    with tempfile.TemporaryDirectory(prefix="careplus-bench-") as tmp, MariaDbServer.start_or_reuse(base_dir=tmp) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="careplus-bench-") as tmp,
+        MariaDbServer.start_or_reuse(base_dir=tmp) as server,
+    ):
         where = "reused" if server.reused else "private"
         print(f"MySQL-compatible server: {where} MariaDB on {server.host}:{server.port}; {os.cpu_count()} cores")
         rows = ensure_loaded(server, table, args.rows)
@@ -172,7 +175,8 @@ def main() -> int:
         print(f"(a) baseline, 1 connection, pymysql SSCursor -> pyarrow Parquet: {n_base:,} rows in {t_base:.2f} s "
               f"= {n_base / t_base:,.0f} rows/s")
         n_ours, t_ours, t_rerun, t_warm = ours(server, table, Path(tmp), args.partitions)
-        print(f"(b) ours, ingest_tickets full load -> bronze.tickets ({args.partitions} partitions): {n_ours:,} rows in "
+        print(f"(b) ours, ingest_tickets full load -> bronze.tickets ({args.partitions} partitions): "
+              f"{n_ours:,} rows in "
               f"{t_ours:.2f} s = {n_ours / t_ours:,.0f} rows/s")
         print(f"    ours, re-run with nothing new (look-back window only, no bronze version): {t_rerun:.2f} s")
         print(f"    ours, the same full load again in the now warm JVM (information only): {t_warm:.2f} s "

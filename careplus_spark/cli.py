@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run pipeline jobs (default: the whole pipeline)", _cmd_run)
     run.add_argument("jobs", nargs="*", help="job names, e.g. ingest_tickets ingest_logs (default: all)")
-    run.add_argument("--reprocess", action="append", default=[], metavar="PATH", help="re-read these log files/prefixes")
+    run.add_argument("--reprocess", action="append", default=[], metavar="PATH",
+                     help="re-read these log files/prefixes")
     run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
     run.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
 
@@ -107,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        print(f"careplus: unexpected {type(exc).__name__}: {first[:500]} (run with --debug for the traceback)", file=sys.stderr)
+        print(f"careplus: unexpected {type(exc).__name__}: {first[:500]} (run with --debug for the traceback)",
+              file=sys.stderr)
         return 1
 
 

@@ -102,7 +102,8 @@ def reconcile_deletes(
         return ReconcileOutcome(0, 0, 0, 0, None, now)
     keys = source_keys(spark, source).cache()
     try:
-        n_source = with_retries(keys.count, f"JDBC source {safe_url(source.url)}", source.retries, source.retry_backoff_s)
+        what = f"JDBC source {safe_url(source.url)}"
+        n_source = with_retries(keys.count, what, source.retries, source.retry_backoff_s)
         live = spark.read.format("delta").load(table.path).where(F.col("_deleted_at").isNull()).select(key).cache()
         try:
             n_live = live.count()

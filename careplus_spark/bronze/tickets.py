@@ -134,7 +134,9 @@ def latest_per_key(key: str, cursor: str) -> Callable[[DataFrame], DataFrame]:
     from pyspark.sql import Window
 
     def transform(df: DataFrame) -> DataFrame:
-        order = Window.partitionBy(F.col(f"`{key}`")).orderBy(F.col(f"`{cursor}`").desc_nulls_last(), F.col("_row_hash").desc())
+        order = Window.partitionBy(F.col(f"`{key}`")).orderBy(
+            F.col(f"`{cursor}`").desc_nulls_last(), F.col("_row_hash").desc()
+        )
         return df.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
 
     return transform
@@ -286,8 +288,8 @@ def _extract_and_write(
     frame = (
         raw.select(*[F.col(f"`{c}`") for c in columns])
         .transform(typed_cursor(source.cursor_column))
-        .transform(with_lineage(ctx.run_id, f"{safe_url(source.url)}#{source.table}", required, window.lower, window.upper,
-                                optional))
+        .transform(with_lineage(ctx.run_id, f"{safe_url(source.url)}#{source.table}", required,
+                                window.lower, window.upper, optional))
     )
     if not plan.disjoint_keys:
         frame = frame.transform(latest_per_key(source.key_column, source.cursor_column))
@@ -303,8 +305,8 @@ def _extract_and_write(
             log.warning("bronze.tickets: optional column(s) %s no longer in the source; written as NULL", gone)
     if window.full and (info is None or info.num_files == 0):
         with delta.session_conf(spark, parquet_settings(source)):
-            return with_retries(lambda: _append(spark, frame, table, metadata, info, bronze_properties(source)), what, source.retries,
-                                source.retry_backoff_s)
+            return with_retries(lambda: _append(spark, frame, table, metadata, info, bronze_properties(source)),
+                                what, source.retries, source.retry_backoff_s)
     if info is None:  # a full load into a table that appeared meanwhile: MERGE is always safe
         info = tables.table_info(spark, table)
     with delta.session_conf(spark, parquet_settings(source)):

@@ -5,9 +5,9 @@ decides which input rows (all of them, or only those a run's changes touch) go i
 MERGEs the result. ``@gold_model("<table>")`` registers a transform as the model of the
 catalog's ``gold.<table>`` (:mod:`careplus_spark.lakehouse.catalog`): it receives the
 entry's inputs as DataFrames, in the entry's order, and the named ``gold`` settings
-as keyword arguments (plain values, never the configuration). A transform must therefore be *local to its scope*: the rows of one
-ticket (or one day) depend only on input rows of that ticket (or day). That is what makes
-an incremental run equal a full refresh.
+as keyword arguments (plain values, never the configuration). A transform must be *local
+to its scope*: the rows of one ticket (or one day) depend only on input rows of that
+ticket (or day). That is what makes an incremental run equal a full refresh.
 
 Averages are summed as decimals (exact, so the summation order — which differs between a
 full and an incremental run — cannot change them) and stored rounded to 3 decimals.

@@ -70,7 +70,8 @@ def _summary(say, spark, cfg, stats, results: list[StepResult], timings, refs) -
         format_table(
             ["step", "read", "written", "updated", "quarantined", "unchanged", "seconds"],
             [
-                (r.step, r.rows_read, r.rows_written, r.rows_updated, r.rows_quarantined, r.rows_skipped, round(r.seconds, 1))
+                (r.step, r.rows_read, r.rows_written, r.rows_updated, r.rows_quarantined, r.rows_skipped,
+                 round(r.seconds, 1))
                 for r in results
             ],
         )

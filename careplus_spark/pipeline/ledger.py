@@ -129,7 +129,9 @@ def cursor_changes(
         >>> cursor_changes({"a": "1", "b": "5"}, {"a": "2", "b": "5", "c": "0"})
         ({'a': '1', 'c': None}, {'a': '2', 'c': '0'})
     """
-    names = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n) or (n in before) != (n in after))
+    names = sorted(
+        n for n in set(before) | set(after) if before.get(n) != after.get(n) or (n in before) != (n in after)
+    )
     return {n: before.get(n) for n in names}, {n: after.get(n) for n in names}
 
 
@@ -168,7 +170,7 @@ def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> No
     Retries a few times when a concurrent run commits to the ledger at the same moment.
 
     Example:
-        >>> write(spark, TableRef("ops", "runs", root), LedgerEntry("r1", "ingest_logs", "local", now))  # doctest: +SKIP
+        >>> write(spark, runs_table(ctx), LedgerEntry("r1", "ingest_logs", "local", now))  # doctest: +SKIP
     """
     from delta.exceptions import DeltaConcurrentModificationException
 

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 Step = Callable[["SparkSession", RunContext], StepResult]
 
 #: The gold steps and their models, in pipeline order (from the lakehouse catalog).
-GOLD_STEPS: dict[str, tuple[str, ...]] = {step: tuple(m.qualified for m in models) for step, models in gold.steps().items()}
+GOLD_STEPS: dict[str, tuple[str, ...]] = {
+    step: tuple(m.qualified for m in models) for step, models in gold.steps().items()
+}
 
 #: Every step, in pipeline order.
 STEPS: dict[str, Step] = {

@@ -42,7 +42,9 @@ class Secret:
         if raw is None or raw == "":
             return cls.empty()
         if not isinstance(raw, str):
-            raise ConfigError(f"{key} (set in {origin}): a secret must be a string reference, found {type(raw).__name__}")
+            raise ConfigError(
+                f"{key} (set in {origin}): a secret must be a string reference, found {type(raw).__name__}"
+            )
         if raw.startswith(_AWS_PREFIX):
             return cls(None, raw)
         reference = env_reference(raw)

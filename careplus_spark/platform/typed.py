@@ -23,7 +23,9 @@ from careplus_spark.platform.yaml_tree import Provenance, interpolate
 _MISSING = object()
 
 
-def build(cls: type[Any], tree: Mapping[str, Any], provenance: Provenance, environ: Mapping[str, str], prefix: str = "") -> Any:
+def build(
+    cls: type[Any], tree: Mapping[str, Any], provenance: Provenance, environ: Mapping[str, str], prefix: str = ""
+) -> Any:
     """Builds dataclass ``cls`` from ``tree``.
 
     Raises:
@@ -125,9 +127,8 @@ def _scalar(tp: Any, raw: Any, key: str, where: str) -> Any:
 
 
 def _type_name(tp: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dt.date: "a date (YYYY-MM-DD)"}.get(
-        tp, str(tp)
-    )
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dt.date: "a date (YYYY-MM-DD)"}
+    return names.get(tp, str(tp))
 
 
 def _describe(raw: Any) -> str:

@@ -54,14 +54,17 @@ def check_columns(rules: TableRules, present: Sequence[str], what: str = "checke
     """
     missing_key = [c for c in rules.key if c not in present]
     if missing_key:
-        raise SchemaError(f"quality rules of {rules.table} ({rules.source}): key of the {what}", missing_key, list(present))
+        where = f"quality rules of {rules.table} ({rules.source}): key of the {what}"
+        raise SchemaError(where, missing_key, list(present))
     for rule in rules.rules:
         missing = [c for c in rule.columns if c not in present]
         if missing:
-            raise SchemaError(f"quality rules of {rules.table} ({rules.source}): rule {rule.name!r}", missing, list(present))
+            where = f"quality rules of {rules.table} ({rules.source}): rule {rule.name!r}"
+            raise SchemaError(where, missing, list(present))
     clash = [c for c in present if c.startswith(_PREFIX)]
     if clash:
-        raise SchemaError(f"quality rules of {rules.table}: column names starting with {_PREFIX} are reserved", [], clash)
+        where = f"quality rules of {rules.table}: column names starting with {_PREFIX} are reserved"
+        raise SchemaError(where, [], clash)
 
 
 def flag_rules(rules: TableRules, references: Mapping[str, DataFrame | None]) -> Callable[[DataFrame], DataFrame]:
@@ -155,7 +158,9 @@ def _expression(df: DataFrame, rules: TableRules, rule: Rule) -> Column:
         data_type = df.select(F.col("*"), column.alias(f"{_PREFIX}probe")).schema[f"{_PREFIX}probe"].dataType
     except (AnalysisException, ParseException) as exc:
         detail = str(exc).splitlines()[0][:300]
-        raise ConfigError(f"{where}: expression {rule.expr!r} is invalid: {detail}; columns present: {sorted(df.columns)}") from None
+        raise ConfigError(
+            f"{where}: expression {rule.expr!r} is invalid: {detail}; columns present: {sorted(df.columns)}"
+        ) from None
     if not isinstance(data_type, BooleanType):
         raise ConfigError(f"{where}: expression {rule.expr!r} must be a boolean, found {data_type.simpleString()}")
     return column
@@ -169,7 +174,8 @@ def _join_reference(df: DataFrame, rule: Rule, i: int, values: DataFrame | None)
         return df, col.isNotNull()
     hit = f"{_PREFIX}ref_{i}"
     data_type = df.schema[column].dataType
-    keys = values.select(F.col(f"`{values.columns[0]}`").cast(data_type).alias(hit)).where(F.col(hit).isNotNull()).distinct()
+    referenced = F.col(f"`{values.columns[0]}`").cast(data_type).alias(hit)
+    keys = values.select(referenced).where(F.col(hit).isNotNull()).distinct()
     joined = df.join(keys, col == F.col(hit), "left")
     return joined, col.isNotNull() & F.col(hit).isNull()
 

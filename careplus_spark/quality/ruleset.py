@@ -201,7 +201,9 @@ def _params(raw: Mapping[str, Any], check: str, where: str) -> dict[str, Any]:
     allowed = _REQUIRED[check] | _OPTIONAL[check]
     unknown = sorted(keys - allowed)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown} for check {check!r}; allowed: {sorted(allowed | _COMMON)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown} for check {check!r}; allowed: {sorted(allowed | _COMMON)}"
+        )
     missing = sorted(_REQUIRED[check] - keys)
     if missing:
         raise ConfigError(f"{where}: check {check!r} needs {missing}")
@@ -279,5 +281,7 @@ def _bounds(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
 def _reference(value: object, where: str) -> Reference:
     match = _REFERENCE.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ConfigError(f"{where}: expected <database>.<table>.<column>, e.g. silver.tickets.ticket_id, found {value!r}")
+        raise ConfigError(
+            f"{where}: expected <database>.<table>.<column>, e.g. silver.tickets.ticket_id, found {value!r}"
+        )
     return Reference(*match.groups())

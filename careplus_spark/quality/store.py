@@ -99,7 +99,9 @@ def blocked_rows(flagged: DataFrame, rules: TableRules, columns: Sequence[str], 
         row_json(columns).alias("row"),
         F.array_compact(F.array(*names)).alias("rules") if names else F.array().cast("array<string>").alias("rules"),
     )
-    grouped = rows.groupBy("row_key", "row").agg(F.first("rules").alias("rules"), F.count(F.lit(1)).alias("occurrences"))
+    grouped = rows.groupBy("row_key", "row").agg(
+        F.first("rules").alias("rules"), F.count(F.lit(1)).alias("occurrences")
+    )
     return grouped.select(
         F.lit(rules.table).alias("table"),
         "row_key",
@@ -127,7 +129,10 @@ def quarantine_changes(blocked: DataFrame, current: DataFrame, scope: DataFrame 
     if scope is not None:
         stale = stale.join(scope, on="row_key", how="left_semi")
     deletes = stale.select(
-        *[F.col(f.name) if f.name in stale.columns else F.lit(None).cast(f.dataType).alias(f.name) for f in QUARANTINE_SCHEMA],
+        *[
+            F.col(f.name) if f.name in stale.columns else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in QUARANTINE_SCHEMA
+        ],
         F.lit("delete").alias("_op"),
     )
     return upserts.unionByName(deletes)
@@ -139,14 +144,15 @@ def merge_quarantine(
     """Applies :func:`quarantine_changes` to the quarantine in one MERGE (none when empty).
 
     Example:
-        >>> merge_quarantine(spark, changes, ctx.table("gold", "quarantine"), "gold.fct_tickets", "r1")  # doctest: +SKIP
+        >>> merge_quarantine(spark, changes, quarantine_ref, "gold.fct_tickets", "r1")  # doctest: +SKIP
         MergeResult(table='gold.quarantine', inserted=2, updated=0, deleted=1, version=5)
     """
     condition = (
         f"t.`table` = '{table}' AND t.`table` = s.`table` AND t.row_key = s.row_key AND t.row_hash = s.row_hash"
     )
     commit = {"run_id": run_id, "step": "quality", "table": table}
-    return tables.apply_ops(spark, changes.select(*[f.name for f in QUARANTINE_SCHEMA], "_op"), target_ref, condition, commit)
+    ops = changes.select(*[f.name for f in QUARANTINE_SCHEMA], "_op")
+    return tables.apply_ops(spark, ops, target_ref, condition, commit)
 
 
 def current_quarantine(spark: SparkSession, target_ref: tables.TableRef, table: str) -> DataFrame:
@@ -165,7 +171,7 @@ def append_results(
         The Delta version written, None when there was nothing to append.
 
     Example:
-        >>> append_results(spark, ctx.table("ops", "dq_results"), [("gold.t", "r", "unique", "block", 9, 0)], "r1")  # doctest: +SKIP
+        >>> append_results(spark, results_ref, [("gold.t", "r", "unique", "block", 9, 0)], "r1")  # doctest: +SKIP
         3
     """
     if not rows:

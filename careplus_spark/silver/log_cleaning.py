@@ -72,7 +72,11 @@ def load_log_mappings(path: str | Path | None = None) -> LogMappings:
     where = Path(path) if path else DEFAULT_MAPPINGS
     try:
         tree = yaml.safe_load(where.read_text(encoding="utf-8")) or {}
-        levels = {str(alias).strip().upper(): str(canonical) for canonical, aliases in tree["levels"].items() for alias in aliases}
+        levels = {
+            str(alias).strip().upper(): str(canonical)
+            for canonical, aliases in tree["levels"].items()
+            for alias in aliases
+        }
         return LogMappings(
             levels=levels,
             null_trace_ids=tuple(str(v) for v in tree["null_trace_ids"]),

@@ -149,7 +149,7 @@ def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: 
     The table is created (empty) when missing, so that it can be queried at once.
 
     Example:
-        >>> merge_ops(spark, silver_ops(staged), TableRef("silver", "tickets", root), "ticket_id", "r1")  # doctest: +SKIP
+        >>> merge_ops(spark, silver_ops(staged), ctx.ref(catalog.SILVER_TICKETS), "ticket_id", "r1")  # doctest: +SKIP
         MergeResult(table='silver.tickets', inserted=250, updated=3, deleted=2, version=4)
     """
     columns = [c for c in ops.columns if c != "_op"]

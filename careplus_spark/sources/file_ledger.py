@@ -134,7 +134,9 @@ def record(
     rows = []
     for file in files:
         c = counts.get(file.path, FileCounts(file.path, 0, 0, 0))
-        rows.append((file.path, file.size, file.modified_ms, run_id, c.blocks, c.parsed, c.quarantined, "ingested", None))
+        rows.append(
+            (file.path, file.size, file.modified_ms, run_id, c.blocks, c.parsed, c.quarantined, "ingested", None)
+        )
     df = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn("ingested_at", F.current_timestamp())
     commit_info = {"run_id": run_id, "step": "ingest_logs"}
     if known is None or any(file.path in known for file in files) or len({f.path for f in files}) != len(files):

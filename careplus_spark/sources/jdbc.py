@@ -32,7 +32,9 @@ T = TypeVar("T")
 DRIVERS = {"mysql": "com.mysql.cj.jdbc.Driver", "mariadb": "com.mysql.cj.jdbc.Driver", "sqlite": "org.sqlite.JDBC"}
 
 #: A source table that is not there (SQLite, MySQL/MariaDB wordings): no retry, a clear error.
-_MISSING_TABLE_PATTERNS = re.compile(r"no such table: [^\s)|]+|Table '[^']+' doesn't exist|Unknown table '[^']+'", re.IGNORECASE)
+_MISSING_TABLE_PATTERNS = re.compile(
+    r"no such table: [^\s)|]+|Table '[^']+' doesn't exist|Unknown table '[^']+'", re.IGNORECASE
+)
 _AUTH_PATTERNS = re.compile(r"Access denied|authentication|password", re.IGNORECASE)
 _UNREACHABLE_PATTERNS = re.compile(
     r"Communications link failure|Connection refused|UnknownHost|connect timed out|No route|"
@@ -131,7 +133,7 @@ def _url_with_options(url: str, kind: str, source: TicketsSourceConfig) -> str:
     if kind in ("mysql", "mariadb"):
         extra["connectTimeout"] = str(source.connect_timeout_s * 1000)
         extra["socketTimeout"] = str(max(source.connect_timeout_s * 1000 * 30, 300_000))
-    extra.update({k: v for k, v in source.options.items()})
+    extra.update(dict(source.options))
     if not extra or kind == "sqlite":
         return url
     separator = "&" if "?" in url else "?"
