@@ -33,7 +33,7 @@ The baseline and DuckDB split the text on every ``---``, also on one inside a li
 cut such a block in two: on the 10M seed-7 data one garbage block of
 ``app-2025-07-07-2.log`` holds ``...ag---Xx...`` in a line, and both find 10,200,981
 blocks where the generator wrote 10,200,980 (ours: 10,200,980; only a line that is ``---``
-ends a block, see ``tests/integration/test_log_reader.py``). A few such differences are
+ends a block, see ``tests/integration/sources/test_log_reader.py``). A few such differences are
 expected; more means one side is broken.
 
 Wall time is the child's whole life (interpreter start, imports, JVM start, stop): for

@@ -123,7 +123,7 @@ def parse_block(text: str) -> tuple[tuple[str, ...] | None, str | None]:
             return None, f"truncated: block ends inside line {count}"
         return None, f"missing_line: expected 6 lines, found {count}"
     values: list[str] = []
-    for parser, line in zip(parsers, lines):
+    for parser, line in zip(parsers, lines, strict=True):
         result = parser(line)
         if isinstance(result, str):
             return None, result

@@ -833,7 +833,7 @@ def _s3_answers(client: S3Client) -> bool:
     """Tell whether an authenticated ListBuckets call succeeds."""
     try:
         client.list_buckets()
-    except Exception:  # any failure means "not ready yet"
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
         return False
     return True
 

@@ -14,7 +14,7 @@ from careplus_spark.platform.config import AppConfig
 
 def new_run_id(now: dt.datetime | None = None) -> str:
     """A sortable, unique run id: ``20250701T020000Z-1a2b3c4d``."""
-    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 

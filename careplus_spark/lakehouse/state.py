@@ -161,12 +161,11 @@ def save(spark: SparkSession, state_table: tables.TableRef, *states: CursorState
     Call it only after the data the cursors cover has committed.
 
     Example:
-        >>> save(spark, TableRef("ops", "cursors", root), CursorState("tickets:t", "2025-07-01 10:00:00"))  # doctest: +SKIP
+        >>> save(spark, ctx.ref(catalog.CURSORS), CursorState("tickets:t", "2025-07-01 10:00:00"))  # doctest: +SKIP
 
     Raises:
         ConfigError: a state name is not valid (:func:`check_name`).
     """
-    from pyspark.sql import functions as F
 
     if not states:
         return

@@ -15,7 +15,10 @@ from careplus_spark.platform.config import AppConfig
 from careplus_spark.synthetic import GenerateSpec, generate
 from tests.reference_log_parser import parse_file
 
-SPEC = GenerateSpec(seed=5, start_date=dt.date(2025, 7, 1), days=2, tickets_per_day=40, log_files_per_day=2, malformed_block=0.05, empty_file_per_day=1)
+SPEC = GenerateSpec(
+    seed=5, start_date=dt.date(2025, 7, 1), days=2, tickets_per_day=40, log_files_per_day=2, malformed_block=0.05,
+    empty_file_per_day=1,
+)
 
 
 def with_logs(cfg: AppConfig, folder: Path | str) -> AppConfig:
@@ -78,7 +81,9 @@ def test_next_day_reads_only_new_files(spark: SparkSession, cfg: AppConfig, tmp_
     assert table_count(spark, ctx, "bronze", "logs") == after
 
 
-def test_changed_file_replaces_its_rows_and_reprocess_never_duplicates(spark: SparkSession, cfg: AppConfig, tmp_path: Path) -> None:
+def test_changed_file_replaces_its_rows_and_reprocess_never_duplicates(
+    spark: SparkSession, cfg: AppConfig, tmp_path: Path
+) -> None:
     bronze_logs.ingest(spark, RunContext(cfg))
     target = next(p for p in sorted((tmp_path / "logs").rglob("*.log")) if p.stat().st_size > 0)
     lines = target.read_text(encoding="utf-8").split("---\n")

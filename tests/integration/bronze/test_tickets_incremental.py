@@ -37,7 +37,10 @@ from careplus_spark.sources.tickets_extract import SchemaDriftError
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2025, 7, 1, 8, 0, 0)
-COLUMNS = "ticket_id, created_at, updated_at, resolved_at, agent, priority, num_interactions, IssUeCat, channel, status, agent_feedback"
+COLUMNS = (
+    "ticket_id, created_at, updated_at, resolved_at, agent, priority, num_interactions, IssUeCat, channel, status, "
+    "agent_feedback"
+)
 DDL = """(
     ticket_id VARCHAR(32) NOT NULL, created_at VARCHAR(64), updated_at DATETIME(6) NOT NULL,
     resolved_at VARCHAR(64) NULL, agent VARCHAR(64), priority VARCHAR(32), num_interactions VARCHAR(32),
@@ -61,7 +64,8 @@ class Source:
 
     def insert(self, ids: Sequence[str], updated_at: dt.datetime, priority: str = "Hgh") -> None:
         rows = [
-            (tid, "2025-07-01 07:00:00", updated_at, None, "Alice Johnson ", priority, "3", "Billing", "Chat", "Open", "ok")
+            (tid, "2025-07-01 07:00:00", updated_at, None, "Alice Johnson ", priority, "3", "Billing", "Chat", "Open",
+             "ok")
             for tid in ids
         ]
         with self.db.connect() as conn, conn.cursor() as cur:
@@ -69,7 +73,8 @@ class Source:
 
     def resolve(self, tid: str, updated_at: dt.datetime) -> None:
         self.sql(
-            f"UPDATE {self.table} SET status='Resolved', resolved_at='2025-07-02 09:00:00', updated_at=%s WHERE ticket_id=%s",
+            f"UPDATE {self.table} SET status='Resolved', resolved_at='2025-07-02 09:00:00', updated_at=%s "
+            "WHERE ticket_id=%s",
             (updated_at, tid),
         )
 
@@ -142,7 +147,9 @@ def test_first_load_reads_key_ranges_in_parallel(spark: SparkSession, cfg: AppCo
     assert [(r._cursor_from, r._cursor_to) for r in last] == [(None, "2025-07-01 09:00:00.000000")]
 
 
-def test_incremental_run_reads_only_the_window_and_merges_updates(spark: SparkSession, cfg: AppConfig, src: Source, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_run_reads_only_the_window_and_merges_updates(  # type: ignore[no-untyped-def]
+    spark: SparkSession, cfg: AppConfig, src: Source, caplog
+) -> None:
     src.insert(ids("TCK07010", 30), T0)
     src.insert(["TCK07019999"], T0 + dt.timedelta(hours=5))  # the cursor: the overlap holds this row only
     ingest(spark, cfg)
@@ -230,7 +237,9 @@ def bronze_history(spark: SparkSession, cfg: AppConfig) -> list[dict[str, str]]:
     return [json.loads(r.userMetadata) if r.userMetadata else {} for r in rows]
 
 
-def test_deletes_are_soft_deleted_by_reconciliation_and_undone_on_return(spark: SparkSession, cfg: AppConfig, src: Source) -> None:
+def test_deletes_are_soft_deleted_by_reconciliation_and_undone_on_return(
+    spark: SparkSession, cfg: AppConfig, src: Source
+) -> None:
     src.insert(ids("TCK07010", 10), T0)
     ingest(spark, cfg)
     src.sql(f"DELETE FROM {src.table} WHERE ticket_id IN ('TCK070100002', 'TCK070100007')")
@@ -259,13 +268,15 @@ def test_reconciliation_runs_every_n_ingest_runs(spark: SparkSession, cfg: AppCo
     assert "reconciled" not in third.detail and ReconcileSchedule.of(state(spark, every2)).runs_since == 1
 
 
-def test_reconciliation_refuses_to_delete_everything_for_an_empty_source(spark: SparkSession, cfg: AppConfig, src: Source) -> None:
+def test_reconciliation_refuses_to_delete_everything_for_an_empty_source(
+    spark: SparkSession, cfg: AppConfig, src: Source
+) -> None:
     from careplus_spark.errors import DataError
 
     src.insert(ids("TCK07010", 4), T0)
     ingest(spark, cfg)
     src.sql(f"DELETE FROM {src.table}")
-    with pytest.raises(DataError, match="returned no keys while bronze.tickets has 4 live rows"):
+    with pytest.raises(DataError, match=r"returned no keys while bronze\.tickets has 4 live rows"):
         bronze_reconcile.reconcile(spark, RunContext(cfg))
     assert bronze(spark, cfg).where("_deleted_at IS NOT NULL").count() == 0
 
@@ -274,7 +285,10 @@ def test_schema_drift_add_evolves_bronze(spark: SparkSession, cfg: AppConfig, sr
     src.insert(ids("TCK07010", 4), T0)
     ingest(spark, cfg)
     src.sql(f"ALTER TABLE {src.table} ADD COLUMN sla_tier VARCHAR(16) NULL")
-    src.sql(f"UPDATE {src.table} SET sla_tier='gold', updated_at=%s WHERE ticket_id='TCK070100001'", (T0 + dt.timedelta(days=1),))
+    src.sql(
+        f"UPDATE {src.table} SET sla_tier='gold', updated_at=%s WHERE ticket_id='TCK070100001'",
+        (T0 + dt.timedelta(days=1),),
+    )
     with caplog.at_level(logging.WARNING):
         result = ingest(spark, cfg)
     assert "new column(s) ['sla_tier'] will be added" in caplog.text
@@ -311,11 +325,14 @@ def test_renamed_required_column_fails_naming_it(spark: SparkSession, cfg: AppCo
     src.insert(ids("TCK07010", 4), T0)
     ingest(spark, cfg)
     src.sql(f"ALTER TABLE {src.table} CHANGE COLUMN channel contact_channel VARCHAR(32)")
-    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['channel'\]; columns present: .*'contact_channel'"):
+    missing = r"missing required column\(s\) \['channel'\]; columns present: .*'contact_channel'"
+    with pytest.raises(SchemaError, match=missing):
         ingest(spark, cfg)
 
 
-def test_unreachable_source_is_retried_then_fails_leaving_cursor_unchanged(spark: SparkSession, cfg: AppConfig, src: Source, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_source_is_retried_then_fails_leaving_cursor_unchanged(  # type: ignore[no-untyped-def]
+    spark: SparkSession, cfg: AppConfig, src: Source, caplog
+) -> None:
     src.insert(ids("TCK07010", 4), T0)
     ingest(spark, cfg)
     before, cursor = version(spark, cfg), state(spark, cfg)
@@ -329,7 +346,9 @@ def test_unreachable_source_is_retried_then_fails_leaving_cursor_unchanged(spark
     assert version(spark, cfg) == before and state(spark, cfg) == cursor
 
 
-def test_wrong_credentials_fail_at_once_without_the_password(spark: SparkSession, cfg: AppConfig, src: Source, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_credentials_fail_at_once_without_the_password(  # type: ignore[no-untyped-def]
+    spark: SparkSession, cfg: AppConfig, src: Source, caplog
+) -> None:
     src.insert(ids("TCK07010", 4), T0)
     bad = with_source(cfg, password=Secret("Not-The-Password-42", "env:X"), retry_backoff_s=30.0)
     started = time.monotonic()

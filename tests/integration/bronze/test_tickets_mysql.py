@@ -61,7 +61,8 @@ def test_first_load_keeps_raw_values_with_lineage(spark: SparkSession, cfg: AppC
     assert result.rows_read == len(expected) == result.rows_written
     assert bronze_rows(spark, cfg) == expected  # dirty values exactly as they came
     lineage = spark.read.format("delta").load(ctx.table("bronze", "tickets").path)
-    assert lineage.where("_run_id = '%s' AND _extracted_at IS NOT NULL AND _row_hash IS NOT NULL" % ctx.run_id).count() == len(expected)
+    traced = f"_run_id = '{ctx.run_id}' AND _extracted_at IS NOT NULL AND _row_hash IS NOT NULL"
+    assert lineage.where(traced).count() == len(expected)
     assert dict(lineage.dtypes)["updated_at"] == "timestamp"
     assert spark.sql("SELECT count(*) AS n FROM bronze.tickets").first()["n"] >= 0  # registered by name
 
@@ -112,7 +113,12 @@ def test_unreachable_server_is_retried_then_reported(spark: SparkSession, cfg: A
 def test_missing_required_column_is_named(spark: SparkSession, cfg: AppConfig, mysql_db) -> None:  # type: ignore[no-untyped-def]
     table = cfg.sources.tickets.table
     with mysql_db.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {table} (ticket_id VARCHAR(32) PRIMARY KEY, updated_at DATETIME(6), priority VARCHAR(8))")
+        cur.execute(
+            f"CREATE TABLE {table} (ticket_id VARCHAR(32) PRIMARY KEY, updated_at DATETIME(6), priority VARCHAR(8))"
+        )
         conn.commit()
-    with pytest.raises(SchemaError, match=r"missing required column\(s\) \[.*'IssUeCat'.*\]; columns present: \['priority', 'ticket_id', 'updated_at'\]"):
+    missing = (
+        r"missing required column\(s\) \[.*'IssUeCat'.*\]; columns present: \['priority', 'ticket_id', 'updated_at'\]"
+    )
+    with pytest.raises(SchemaError, match=missing):
         bronze_tickets.ingest(spark, RunContext(cfg))

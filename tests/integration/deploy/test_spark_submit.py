@@ -52,13 +52,22 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("standalone")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_WORKER_DIR": str(work / "worker")}
     port = free_port()
-    master_cmd = [spark_class(), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(free_port())]
-    worker_cmd = [spark_class(), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", "--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", str(free_port()), "--work-dir", str(work / "worker")]
+    master_cmd = [
+        spark_class(), "org.apache.spark.deploy.master.Master",
+        "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(free_port()),
+    ]
+    worker_cmd = [
+        spark_class(), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}",
+        "--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", str(free_port()),
+        "--work-dir", str(work / "worker"),
+    ]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for name, cmd in (("master", master_cmd), ("worker", worker_cmd)):
             log = open(work / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-            processes.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+            processes.append(
+                subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            )
             if name == "master":
                 wait_port(port, processes[0])
         _wait_worker_registered(work / "master.log", processes)
@@ -88,7 +97,8 @@ def prepare(tmp_path: Path) -> list[str]:
     """A SQLite source with one day of tickets; the --set overrides that point a job at it."""
     db = tmp_path / "tickets.db"
     with sink_for_url(f"jdbc:sqlite:{db}", "", "") as sink:
-        generate(GenerateSpec(seed=11, start_date=dt.date(2025, 7, 1), days=1, tickets_per_day=20), sink, tmp_path / "logs")
+        spec = GenerateSpec(seed=11, start_date=dt.date(2025, 7, 1), days=1, tickets_per_day=20)
+        generate(spec, sink, tmp_path / "logs")
     return [
         "--set", f"lakehouse.root={tmp_path / 'lakehouse'}",
         "--set", f"sources.tickets.url=jdbc:sqlite:{db}",
@@ -99,7 +109,8 @@ def prepare(tmp_path: Path) -> list[str]:
 def submit(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CAREPLUS_PYTHON": sys.executable}
     return subprocess.run(
-        [str(REPO / "spark-submit.sh"), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=SUBMIT_TIMEOUT_S
+        [str(REPO / "spark-submit.sh"), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=SUBMIT_TIMEOUT_S,
     )
 
 

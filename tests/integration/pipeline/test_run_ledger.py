@@ -9,12 +9,11 @@ import pytest
 from pyspark.sql import SparkSession
 
 from careplus_spark.bronze import tickets as bronze_tickets
-from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse import incremental, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline import steps
 from careplus_spark.pipeline.ledger import ERROR_LINES, runs_table
 from careplus_spark.platform.config import AppConfig
-from careplus_spark.silver import tickets as silver_tickets
 from tests.integration.pipeline.conftest import add_day
 
 pytestmark = pytest.mark.integration
@@ -41,8 +40,8 @@ def test_steps_leave_succeeded_rows_with_counts_versions_and_cursors(spark: Spar
     for result in results:
         row = rows[result.step]
         assert (row["status"], row["env"], row["error"]) == ("succeeded", cfg.env, None)
-        assert (row["rows_read"], row["rows_written"], row["rows_updated"], row["rows_quarantined"], row["rows_skipped"]) == (
-            result.rows_read, result.rows_written, result.rows_updated, result.rows_quarantined, result.rows_skipped)
+        counts = ("rows_read", "rows_written", "rows_updated", "rows_quarantined", "rows_skipped")
+        assert tuple(row[c] for c in counts) == tuple(getattr(result, c) for c in counts)
         assert row["versions"] == dict(result.versions) and row["versions"]
         assert row["detail"] == result.detail
         assert row["started_at"] <= row["ended_at"] and row["seconds"] is not None
@@ -50,7 +49,8 @@ def test_steps_leave_succeeded_rows_with_counts_versions_and_cursors(spark: Spar
     cursors = {r.name: r.value for r in spark.read.format("delta").load(ctx.table("ops", "cursors").path).collect()}
     assert rows["ingest_tickets"]["cursor_before"] == {TICKETS_CURSOR: None}  # first run: no cursor before
     assert rows["ingest_tickets"]["cursor_after"] == {TICKETS_CURSOR: cursors[TICKETS_CURSOR]}
-    assert rows["silver_tickets"]["cursor_after"] == {silver_tickets.WATERMARK: cursors[silver_tickets.WATERMARK]}
+    watermark = incremental.watermark_name("silver.tickets", "bronze.tickets")
+    assert rows["silver_tickets"]["cursor_after"] == {watermark: cursors[watermark]}
 
 
 def test_next_run_records_the_cursor_it_moved_from(spark: SparkSession, cfg: AppConfig) -> None:
@@ -114,7 +114,8 @@ def test_failing_step_error_is_redacted_and_later_steps_do_not_run(
         steps.run_steps(spark, ctx, ["ingest_tickets", "silver_tickets", "silver_logs"])
     assert calls == ["silver_tickets"]
     rows = ledger_rows(spark, ctx)
-    assert {job: row["status"] for job, row in rows.items()} == {"ingest_tickets": "succeeded", "silver_tickets": "failed"}
+    statuses = {job: row["status"] for job, row in rows.items()}
+    assert statuses == {"ingest_tickets": "succeeded", "silver_tickets": "failed"}
     assert rows["silver_tickets"]["error"] == (
         "RuntimeError: could not connect to jdbc:mysql://db/x?user=app&password=***\nsecond line"
     )

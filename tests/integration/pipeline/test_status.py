@@ -40,7 +40,9 @@ def line_of(lines: Sequence[str], first_word: str) -> list[str]:
     return next(line.split() for line in lines if line.split() and line.split()[0] == first_word)
 
 
-def test_status_of_an_empty_lakehouse(lakehouse: AppConfig, spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_an_empty_lakehouse(
+    lakehouse: AppConfig, spark: SparkSession, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = status(lakehouse, capsys)
     assert section(out, "runs") == ["no runs yet"]
     assert section(out, "tables") == ["no tables yet"]

@@ -37,7 +37,8 @@ def reference_events(folder: Path) -> set[tuple]:
 @pytest.fixture
 def cfg(lakehouse: AppConfig, tmp_path: Path) -> AppConfig:
     generate(SPEC, None, tmp_path / "logs")
-    return replace(lakehouse, sources=replace(lakehouse.sources, logs=replace(lakehouse.sources.logs, path=str(tmp_path / "logs"))))
+    logs = replace(lakehouse.sources.logs, path=str(tmp_path / "logs"))
+    return replace(lakehouse, sources=replace(lakehouse.sources, logs=logs))
 
 
 def run(spark: SparkSession, cfg: AppConfig):  # type: ignore[no-untyped-def]

@@ -49,10 +49,13 @@ def table(spark: SparkSession, cfg: AppConfig, name: str):  # type: ignore[no-un
 
 
 DIRTY = (
-    ("TCK0701000", "2025-07-01 09:00:00", T0, None, "Alice Johnson  ", " hgh ", "-999999", "Billing ", "chat", "OPEN", "ok "),
-    ("TCK0701001", "01/07/2025 09:30", T0, "2025-07-01T11:00:00Z", "Brian Smith", "Medum", "4", "Refund Request", "Web Form", "resolved", "fine"),
+    ("TCK0701000", "2025-07-01 09:00:00", T0, None, "Alice Johnson  ", " hgh ", "-999999", "Billing ", "chat", "OPEN",
+     "ok "),
+    ("TCK0701001", "01/07/2025 09:30", T0, "2025-07-01T11:00:00Z", "Brian Smith", "Medum", "4", "Refund Request",
+     "Web Form", "resolved", "fine"),
     ("TCK0701002", "TBD", T0, None, "Brian Smith", "Lw", "n/a", "Login Problem", "Phone", "Open", "x"),
-    ("TCK0701003", "2025-07-01T10:00:00", T0, "0000-00-00 00:00:00", "Diana Lopez", "Low", "2", "Billing", "EMAIL ", "Closed", "Très bon 👍"),
+    ("TCK0701003", "2025-07-01T10:00:00", T0, "0000-00-00 00:00:00", "Diana Lopez", "Low", "2", "Billing", "EMAIL ",
+     "Closed", "Très bon 👍"),
 )
 
 
@@ -69,17 +72,22 @@ def test_first_run_cleans_types_and_quarantines(spark: SparkSession, cfg: AppCon
     )
     want = spark.createDataFrame(
         [
-            ("TCK0701000", dt.datetime(2025, 7, 1, 9), None, "Alice Johnson", "High", None, "Billing", "Chat", "Open", None, True),
+            ("TCK0701000", dt.datetime(2025, 7, 1, 9), None, "Alice Johnson", "High", None, "Billing", "Chat", "Open",
+             None, True),
             ("TCK0701001", dt.datetime(2025, 7, 1, 9, 30), dt.datetime(2025, 7, 1, 11), "Brian Smith", "Medium", 4,
              "Refund Request", "Web Form", "Resolved", 90, False),
-            ("TCK0701003", dt.datetime(2025, 7, 1, 10), None, "Diana Lopez", "Low", 2, "Billing", "Email", "Closed", None, False),
+            ("TCK0701003", dt.datetime(2025, 7, 1, 10), None, "Diana Lopez", "Low", 2, "Billing", "Email", "Closed",
+             None, False),
         ],
         "ticket_id string, created_at timestamp, resolved_at timestamp, agent string, priority string, "
-        "num_interactions int, issue_cat string, channel string, status string, resolution_time_mins int, is_open boolean",
+        "num_interactions int, issue_cat string, channel string, status string, resolution_time_mins int, "
+        "is_open boolean",
     )
     assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
     quarantined = table(spark, cfg, "tickets_quarantine").collect()
-    assert [(r.ticket_id, r._rule, r._run_id) for r in quarantined] == [("TCK0701002", "unparseable_created_at", ctx.run_id)]
+    assert [(r.ticket_id, r._rule, r._run_id) for r in quarantined] == [
+        ("TCK0701002", "unparseable_created_at", ctx.run_id)
+    ]
     assert '"created_at":"TBD"' in quarantined[0]._raw
 
 
@@ -121,7 +129,9 @@ def test_deleted_tickets_leave_silver_and_quarantine(spark: SparkSession, cfg: A
     assert "silver 2 + quarantine 0 = live bronze 2" in result.detail
 
 
-def test_ticket_repaired_at_the_source_moves_from_quarantine_to_silver(spark: SparkSession, cfg: AppConfig, src: Source) -> None:
+def test_ticket_repaired_at_the_source_moves_from_quarantine_to_silver(
+    spark: SparkSession, cfg: AppConfig, src: Source
+) -> None:
     put(src, *DIRTY)
     run(spark, cfg)
     src.sql(f"UPDATE {src.table} SET created_at='2025-07-01 09:45:00', updated_at=%s WHERE ticket_id='TCK0701002'",

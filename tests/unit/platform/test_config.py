@@ -62,13 +62,15 @@ def test_missing_required_key_is_named(tmp_path: Path) -> None:
 
 def test_wrong_type_names_expected_and_found(tmp_path: Path) -> None:
     conf = write_conf(tmp_path, dev="sources:\n  tickets:\n    fetch_size: lots\n")
-    with pytest.raises(ConfigError, match=r"sources\.tickets\.fetch_size \(set in .*dev\.yaml\) must be an integer, found str 'lots'"):
+    wrong = r"sources\.tickets\.fetch_size \(set in .*dev\.yaml\) must be an integer, found str 'lots'"
+    with pytest.raises(ConfigError, match=wrong):
         load_config("dev", conf_dir=conf, environ={})
 
 
 def test_literal_choice_is_checked(tmp_path: Path) -> None:
     conf = write_conf(tmp_path, dev="spark:\n  platform: kubernetes\n")
-    with pytest.raises(ConfigError, match=r"spark\.platform .* must be one of \['local', 'standalone', 'emr', 'glue'\]"):
+    choices = r"spark\.platform .* must be one of \['local', 'standalone', 'emr', 'glue'\]"
+    with pytest.raises(ConfigError, match=choices):
         load_config("dev", conf_dir=conf, environ={})
 
 

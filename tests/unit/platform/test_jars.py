@@ -38,7 +38,7 @@ def test_fetch_downloads_verifies_and_caches(tmp_path: Path) -> None:
 def test_checksum_mismatch_fails_and_leaves_nothing(tmp_path: Path) -> None:
     repo = fake_repository(tmp_path / "repo", "3.5", corrupt="hadoop-aws")
     cache = tmp_path / "cache"
-    with pytest.raises(JarsError, match="checksum mismatch .*hadoop-aws"):
+    with pytest.raises(JarsError, match=r"checksum mismatch .*hadoop-aws"):
         jars.fetch_jars(cache, "3.5", repository=repo)
     assert not (cache / "hadoop-aws-3.3.4.jar").exists()
     assert not list(cache.glob("*.part"))
@@ -52,7 +52,7 @@ def test_unreachable_repository_is_a_clear_error(tmp_path: Path) -> None:
 def test_spark_line_of_versions() -> None:
     assert jars.spark_line("4.1.1") == "4.1"
     assert jars.spark_line("3.5.6") == "3.5"
-    with pytest.raises(JarsError, match="pyspark 3.4.1 is not supported"):
+    with pytest.raises(JarsError, match=r"pyspark 3\.4\.1 is not supported"):
         jars.spark_line("3.4.1")
 
 

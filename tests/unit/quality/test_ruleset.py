@@ -148,7 +148,10 @@ def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_rule_without_a_usable_name_is_named_by_position(tmp_path: Path) -> None:
-    text = "key: a\nrules:\n  - {name: r1, check: not_null, column: a, severity: warn}\n  - {check: unique, column: a}\n"
+    text = (
+        "key: a\nrules:\n  - {name: r1, check: not_null, column: a, severity: warn}\n"
+        "  - {check: unique, column: a}\n"
+    )
     with pytest.raises(ConfigError, match=r"gold\.t\.yaml: rule #2: 'name' must be a name"):
         load_text(tmp_path, text)
 
@@ -187,7 +190,7 @@ def test_a_missing_file_may_mean_no_rules(tmp_path: Path) -> None:
 
 
 def test_a_table_name_needs_a_database() -> None:
-    with pytest.raises(ConfigError, match="must be <database>.<name>"):
+    with pytest.raises(ConfigError, match=r"must be <database>\.<name>"):
         load_rules("fct_tickets")
 
 

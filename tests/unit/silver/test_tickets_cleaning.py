@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError
@@ -46,7 +46,9 @@ def test_status_and_channel_are_normalised(spark: SparkSession) -> None:
     df = one_column(spark, ["open", " RESOLVED", "Escalated ", "closed", "web  form", "E-mail", "pending"])
     out = df.select(
         "i",
-        F.coalesce(cleaning.map_values(F.col("v"), MAPPINGS.status), cleaning.map_values(F.col("v"), MAPPINGS.channel)).alias("v"),
+        F.coalesce(
+            cleaning.map_values(F.col("v"), MAPPINGS.status), cleaning.map_values(F.col("v"), MAPPINGS.channel)
+        ).alias("v"),
     )
     want = ["Open", "Resolved", "Escalated", "Closed", "Web Form", "Email", None]
     assert_df_equality(out, expected(spark, want, "string"), ignore_row_order=True, ignore_nullable=True)
@@ -92,39 +94,55 @@ def test_text_is_trimmed_and_blank_becomes_null(spark: SparkSession) -> None:
     assert_df_equality(out, expected(spark, want, "string"), ignore_row_order=True, ignore_nullable=True)
 
 
-def test_resolution_minutes_and_open_flag(spark: SparkSession) -> None:
-    t0 = dt.datetime(2025, 7, 1, 10, 0, 0)
-    rows = [
-        (1, t0, t0 + dt.timedelta(minutes=90, seconds=59), "Resolved"),
-        (2, t0, None, "Open"),
-        (3, t0, t0 - dt.timedelta(minutes=5), "Closed"),  # resolved before created: no duration
-        (4, t0, None, None),  # unknown status: open while unresolved
-        (5, t0, t0 + dt.timedelta(hours=1), None),
-        (6, t0, None, "Escalated"),
-    ]
-    df = spark.createDataFrame(rows, "i int, created timestamp, resolved timestamp, status string")
-    out = df.select(
-        "i",
-        cleaning.minutes_between(F.col("created"), F.col("resolved")).alias("mins"),
-        cleaning.open_flag(F.col("status"), F.col("resolved"), MAPPINGS.open_statuses).alias("is_open"),
+T0 = dt.datetime(2025, 7, 1, 10, 0, 0)
+RESOLUTIONS = [
+    (1, T0, T0 + dt.timedelta(minutes=90, seconds=59), "Resolved"),
+    (2, T0, None, "Open"),
+    (3, T0, T0 - dt.timedelta(minutes=5), "Closed"),  # resolved before created: no duration
+    (4, T0, None, None),  # unknown status: open while unresolved
+    (5, T0, T0 + dt.timedelta(hours=1), None),
+    (6, T0, None, "Escalated"),
+]
+
+
+def resolutions(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(RESOLUTIONS, "i int, created timestamp, resolved timestamp, status string")
+
+
+def test_resolution_minutes_are_whole_minutes_and_never_negative(spark: SparkSession) -> None:
+    out = resolutions(spark).select("i", cleaning.minutes_between(F.col("created"), F.col("resolved")).alias("v"))
+    want = spark.createDataFrame([(1, 90), (2, None), (3, None), (4, None), (5, 60), (6, None)], "i int, v int")
+    assert_df_equality(out, want, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_open_flag_follows_status_and_resolution(spark: SparkSession) -> None:
+    out = resolutions(spark).select(
+        "i", cleaning.open_flag(F.col("status"), F.col("resolved"), MAPPINGS.open_statuses).alias("v")
     )
     want = spark.createDataFrame(
-        [(1, 90, False), (2, None, True), (3, None, False), (4, None, True), (5, 60, False), (6, None, True)],
-        "i int, mins int, is_open boolean",
+        [(1, False), (2, True), (3, False), (4, True), (5, False), (6, True)], "i int, v boolean"
     )
     assert_df_equality(out, want, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_clean_tickets_renames_issue_category_and_flags_blocking_rules(spark: SparkSession) -> None:
+def raw_tickets(spark: SparkSession) -> DataFrame:
     u = dt.datetime(2025, 7, 2, 8, 0, 0)
     rows = [
-        ("TCK0701000 ", "2025-07-01 09:00:00", u, None, "Alice Johnson ", " Hgh", "-999999", "Billing  ", "chat", "open", "ok"),
-        ("TCK0701001", "TBD", u, "0000-00-00 00:00:00", "Brian Smith", "Lw", "4", "Refund Request", "Phone", "Resolved", "x"),
+        ("TCK0701000 ", "2025-07-01 09:00:00", u, None, "Alice Johnson ", " Hgh", "-999999", "Billing  ", "chat",
+         "open", "ok"),
+        ("TCK0701001", "TBD", u, "0000-00-00 00:00:00", "Brian Smith", "Lw", "4", "Refund Request", "Phone",
+         "Resolved", "x"),
         ("  ", "2025-07-01 09:00:00", u, None, "Brian Smith", "Low", "4", "Billing", "Email", "Closed", "y"),
     ]
+    return spark.createDataFrame(rows, RAW)
+
+
+def test_clean_tickets_normalises_values_and_flags_blocking_rules(spark: SparkSession) -> None:
     with corrected_time_parser(spark):
-        out = spark.createDataFrame(rows, RAW).transform(clean_tickets(MAPPINGS))
-        got = out.select("ticket_id", "priority", "num_interactions", "issue_cat", "channel", "status", "is_open", "_rule")
+        out = raw_tickets(spark).transform(clean_tickets(MAPPINGS))
+        got = out.select(
+            "ticket_id", "priority", "num_interactions", "issue_cat", "channel", "status", "is_open", "_rule"
+        )
         want = spark.createDataFrame(
             [
                 ("TCK0701000", "High", None, "Billing", "Chat", "Open", True, None),
@@ -135,7 +153,13 @@ def test_clean_tickets_renames_issue_category_and_flags_blocking_rules(spark: Sp
             "status string, is_open boolean, _rule string",
         )
         assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
-    assert "IssUeCat" not in out.columns and out.columns[: len(cleaning.SILVER_TICKET_COLUMNS)] == list(cleaning.SILVER_TICKET_COLUMNS)
+
+
+def test_clean_tickets_renames_issue_category_and_starts_with_the_silver_columns(spark: SparkSession) -> None:
+    with corrected_time_parser(spark):
+        out = raw_tickets(spark).transform(clean_tickets(MAPPINGS))
+    assert "IssUeCat" not in out.columns
+    assert out.columns[: len(cleaning.SILVER_TICKET_COLUMNS)] == list(cleaning.SILVER_TICKET_COLUMNS)
 
 
 def test_mappings_file_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
@@ -147,7 +171,8 @@ def test_mappings_file_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_mappings_spelling_mapped_twice_is_refused(tmp_path: Path) -> None:
-    text = cleaning.DEFAULT_MAPPINGS.read_text(encoding="utf-8").replace("Low: [low, lw, lo]", "Low: [low, lw, lo, hgh]")
+    text = cleaning.DEFAULT_MAPPINGS.read_text(encoding="utf-8")
+    text = text.replace("Low: [low, lw, lo]", "Low: [low, lw, lo, hgh]")
     bad = tmp_path / "tickets.yaml"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"priority spelling 'hgh' maps to both 'High' and 'Low'"):

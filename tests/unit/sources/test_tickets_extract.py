@@ -1,12 +1,10 @@
-"""Window and partition planning of the tickets extraction (pure functions, no Spark)."""
+"""Window and partition planning of the tickets extraction, and its JDBC options (pure functions, no Spark)."""
 
 from __future__ import annotations
 
 import pytest
 
 from careplus_spark.errors import DataError, SchemaError
-from careplus_spark.lakehouse import state as cursor_state
-from careplus_spark.lakehouse.delta import TableInfo
 from careplus_spark.sources import tickets_extract as ex
 
 
@@ -21,11 +19,14 @@ def test_a_cursor_that_is_no_timestamp_is_a_data_error() -> None:
         ex.window_start("TBD", 60)
 
 
-def test_window_condition_is_inclusive_and_full_loads_keep_null_cursors() -> None:
+def test_window_condition_is_inclusive_at_both_ends() -> None:
     window = ex.ExtractWindow("2025-07-01 09:00:00", "2025-07-02 10:00:00", 5)
     assert ex.window_condition("updated_at", window, "mysql") == (
         "`updated_at` >= '2025-07-01 09:00:00' AND `updated_at` <= '2025-07-02 10:00:00'"
     )
+
+
+def test_window_condition_of_a_full_load_keeps_null_cursors() -> None:
     full = ex.ExtractWindow(None, "2025-07-02 10:00:00", 5)
     assert ex.window_condition("updated_at", full, "mysql") == (
         "(`updated_at` <= '2025-07-02 10:00:00' OR `updated_at` IS NULL)"
@@ -58,12 +59,17 @@ def test_partition_count_respects_the_minimum_rows_per_partition(rows: int, expe
     assert ex.partition_count(rows, 4, 50_000) == expected
 
 
-def test_drift_policies() -> None:
-    required = ("a", "b")
-    assert ex.drifted_columns(["a", "b", "new"], required, [], "add", "t") == ["new"]
-    assert ex.drifted_columns(["a", "b", "new", "old"], required, ["old"], "ignore", "t") == ["old"]
+def test_drift_policy_add_adds_new_source_columns() -> None:
+    assert ex.drifted_columns(["a", "b", "new"], ("a", "b"), [], "add", "t") == ["new"]
+
+
+def test_drift_policy_ignore_keeps_known_optional_columns_only() -> None:
+    assert ex.drifted_columns(["a", "b", "new", "old"], ("a", "b"), ["old"], "ignore", "t") == ["old"]
+
+
+def test_drift_policy_fail_refuses_new_columns_with_a_schema_error() -> None:
     with pytest.raises(ex.SchemaDriftError, match=r"new source column\(s\) \['new'\]") as info:
-        ex.drifted_columns(["a", "b", "new"], required, [], "fail", "t")
+        ex.drifted_columns(["a", "b", "new"], ("a", "b"), [], "fail", "t")
     assert isinstance(info.value, SchemaError)
 
 
@@ -72,67 +78,33 @@ def test_missing_required_columns_are_named_with_the_present_ones() -> None:
         ex.check_required(["a", "c"], ["a", "b"], "source table t")
 
 
-def info(version: int, table_id: str = "id-1", commits: tuple = ()) -> TableInfo:
-    return TableInfo(table_id, version, 1, {}, commits)
-
-
-def test_cursor_recovered_from_a_commit_newer_than_the_state_row() -> None:
-    state = cursor_state.CursorState("n", "2025-07-01 10:00:00", table_id="id-1", table_version=3,
-                                     attributes={"runs_since_reconcile": "5"})
-    meta = '{"cursor_name": "n", "cursor_value": "2025-07-02 10:00:00", "run_id": "r9"}'
-    target = info(4, commits=((4, meta), (3, None)))
-    committed = cursor_state.latest_commit_cursor(target, "n")
-    resolved = cursor_state.resolve(state, committed, target)
-    assert (resolved.value, resolved.table_version, dict(resolved.attributes)) == (
-        "2025-07-02 10:00:00", 4, {"runs_since_reconcile": "5"})
-
-
-def test_state_row_wins_when_it_is_at_or_past_the_commit() -> None:
-    state = cursor_state.CursorState("n", "2025-07-03 10:00:00", table_id="id-1", table_version=4)
-    committed = cursor_state.CursorState("n", "2025-07-02 10:00:00", table_version=4)
-    assert cursor_state.resolve(state, committed, info(4)) == state
-
-
-def test_state_row_of_a_recreated_table_is_ignored() -> None:
-    state = cursor_state.CursorState("n", "2025-07-03 10:00:00", table_id="old-id", table_version=9)
-    assert cursor_state.resolve(state, None, info(0, table_id="new-id")) is None
-    assert cursor_state.resolve(state, None, None) is None
-
-
 def _source(url: str, **options: str):  # type: ignore[no-untyped-def]
     from careplus_spark.platform.config import TicketsSourceConfig
     from careplus_spark.platform.secrets import Secret
 
     return ex.source_options(
-        TicketsSourceConfig(url=url, table="t", user="u", password=Secret.empty(), fetch_size=500, options=dict(options))
+        TicketsSourceConfig(
+            url=url, table="t", user="u", password=Secret.empty(), fetch_size=500, options=dict(options)
+        )
     )
 
 
-def test_mysql_reads_stream_unless_cursor_fetch_is_asked_for() -> None:
+def test_mysql_reads_stream_by_default() -> None:
     from careplus_spark.sources.jdbc import STREAMING_FETCH_SIZE, jdbc_options
 
     streamed = jdbc_options(_source("jdbc:mysql://h:3306/db"), dbtable="t")
     assert streamed["fetchsize"] == str(STREAMING_FETCH_SIZE) == "-2147483648"
     assert "useCursorFetch" not in streamed["url"] and "zeroDateTimeBehavior=CONVERT_TO_NULL" in streamed["url"]
+
+
+def test_mysql_reads_with_the_fetch_size_when_cursor_fetch_is_asked_for() -> None:
+    from careplus_spark.sources.jdbc import jdbc_options
+
     cursor = jdbc_options(_source("jdbc:mysql://h:3306/db", useCursorFetch="true"), dbtable="t")
     assert cursor["fetchsize"] == "500" and "useCursorFetch=true" in cursor["url"]
+
+
+def test_other_sources_read_with_the_fetch_size() -> None:
+    from careplus_spark.sources.jdbc import jdbc_options
+
     assert jdbc_options(_source("jdbc:sqlite:/tmp/x.db"), dbtable="t")["fetchsize"] == "500"
-
-
-def test_bronze_parquet_settings_keep_statistics_on_key_and_cursor_only() -> None:
-    from careplus_spark.bronze.tickets import parquet_settings
-
-    settings = parquet_settings(_source("jdbc:mysql://h:3306/db"))
-    assert settings["parquet.column.statistics.enabled"] == "false"
-    assert settings["parquet.column.statistics.enabled#ticket_id"] == "true"
-    assert settings["parquet.column.statistics.enabled#updated_at"] == "true"
-    assert settings["parquet.enable.dictionary#ticket_id"] == "false"
-    assert "parquet.enable.dictionary#status" not in settings
-
-
-def test_bronze_properties_collect_file_statistics_on_key_and_cursor_only() -> None:
-    from careplus_spark.bronze.tickets import bronze_properties
-
-    props = bronze_properties(_source("jdbc:mysql://h:3306/db"))
-    assert props["delta.enableChangeDataFeed"] == "true"
-    assert props["delta.dataSkippingStatsColumns"] == "ticket_id,updated_at"

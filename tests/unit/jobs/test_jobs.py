@@ -8,7 +8,7 @@ from pathlib import Path
 from careplus_spark.pipeline.entry import parse_job_args
 from careplus_spark.pipeline.steps import GROUPS, STEPS, resolve
 
-JOBS = Path(__file__).resolve().parents[2] / "jobs"
+JOBS = Path(__file__).resolve().parents[3] / "jobs"
 
 
 def job_names(path: Path) -> list[str]:
