@@ -61,11 +61,12 @@ class TableInfo:
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit of a table's log: its version, operation metrics and (new) table id."""
+    """One commit of a table's log: its version, operation metrics, (new) table id and time."""
 
     version: int
     metrics: Mapping[str, str]
     table_id: str | None = None
+    timestamp: Any = None
 
 
 def is_delta(spark: SparkSession, path: str) -> bool:
@@ -98,16 +99,24 @@ def last_commit(spark: SparkSession, path: str) -> Commit | None:
     """The latest commit of the table at ``path`` (version and operation metrics)."""
     from delta.tables import DeltaTable
 
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics", "timestamp").first()
     if row is None:
         return None
-    return Commit(int(row["version"]), dict(row["operationMetrics"] or {}))
+    return Commit(int(row["version"]), dict(row["operationMetrics"] or {}), timestamp=row["timestamp"])
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
     """The latest version of the table at ``path`` (-1 when its log holds no commit)."""
     commit = last_commit(spark, path)
     return commit.version if commit is not None else -1
+
+
+def size_bytes(spark: SparkSession, path: str) -> int:
+    """The size of the table's current data files (``DESCRIBE DETAIL``'s ``sizeInBytes``)."""
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).detail().select("sizeInBytes").first()
+    return int(row["sizeInBytes"] or 0) if row else 0
 
 
 @contextlib.contextmanager

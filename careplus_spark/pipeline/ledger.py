@@ -190,11 +190,7 @@ def _merge(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> N
 
     source = spark.createDataFrame([entry.row()], RUNS_SCHEMA)
     if not tables.exists(spark, table):
-        builder = DeltaTable.createIfNotExists(spark).location(table.path).addColumns(source.schema)
-        for key, value in RUNS_PROPERTIES.items():
-            builder = builder.property(key, value)
-        builder.execute()
-        tables.register(spark, table)
+        tables.create_if_missing(spark, table, source, properties=RUNS_PROPERTIES)
     # the literal target predicates let Delta skip every file that holds other runs
     condition = (
         (F.col("t.run_id") == F.lit(entry.run_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from careplus_spark.lakehouse import delta
 from careplus_spark.lakehouse.tables import TableRef, exists
 
 if TYPE_CHECKING:
@@ -43,17 +44,7 @@ def format_dataframe(df: DataFrame, limit: int = 50) -> str:
 
 def table_summary(spark: SparkSession, refs: Sequence[TableRef]) -> list[tuple[str, int, int | None]]:
     """(qualified name, row count, latest Delta version) for the tables that exist."""
-    from delta.tables import DeltaTable
-
-    summary = []
-    for ref in refs:
-        if not exists(spark, ref):
-            continue
-        delta = DeltaTable.forPath(spark, ref.path)
-        version = delta.history(1).select("version").first()
-        count = delta.toDF().count()
-        summary.append((ref.qualified, int(count), int(version["version"]) if version else None))
-    return summary
+    return [(name, count, version) for name, count, version, _ in table_status(spark, refs)]
 
 
 def table_status(
@@ -65,18 +56,14 @@ def table_status(
     aggregate), so it does not scan the data files.
 
     Example:
-        >>> table_status(spark, lakehouse_tables(spark, cfg))  # doctest: +SKIP
+        >>> table_status(spark, lakehouse_tables(cfg))  # doctest: +SKIP
         [('bronze.logs', 4120, 3, datetime.datetime(2025, 7, 2, 2, 0, 5))]
     """
-    from delta.tables import DeltaTable
-
     status = []
     for ref in refs:
         if not exists(spark, ref):
             continue
-        last = DeltaTable.forPath(spark, ref.path).history(1).select("version", "timestamp").first()
+        last = delta.last_commit(spark, ref.path)
         count = spark.read.format("delta").load(ref.path).count()
-        status.append(
-            (ref.qualified, int(count), int(last["version"]) if last else None, last["timestamp"] if last else None)
-        )
+        status.append((ref.qualified, int(count), last.version if last else None, last.timestamp if last else None))
     return status

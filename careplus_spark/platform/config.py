@@ -149,6 +149,39 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class GlueCatalogSyncConfig:
+    """The AWS Glue Data Catalog that ``careplus expose`` registers exposed tables in.
+
+    Databases are named ``<database_prefix><layer>`` (``careplus_gold``). ``region`` empty
+    means ``s3.region``; ``endpoint`` empty means AWS itself (set it for an emulator).
+    Credentials come from boto3's usual chain (environment, profile, instance role).
+    """
+
+    database_prefix: str = "careplus_"
+    region: str = ""
+    endpoint: str = ""
+
+
+@dataclass(frozen=True)
+class ExposureConfig:
+    """What query engines outside Spark (Athena, Redshift Spectrum) read, and where.
+
+    Every gold table is exposed (symlink manifests kept current); ``tables`` adds others by
+    qualified name (``silver.tickets``). ``location_prefix`` is how those engines address
+    ``lakehouse.root`` (``s3://bucket/prefix``; empty: the root with ``s3a://`` read as
+    ``s3://``). ``catalog: glue`` registers the tables in the Glue Data Catalog after every
+    ``careplus run`` and on ``careplus expose``.
+    """
+
+    tables: tuple[str, ...] = ()
+    catalog: Literal["none", "glue"] = "none"
+    location_prefix: str = ""
+    glue: GlueCatalogSyncConfig = field(default_factory=GlueCatalogSyncConfig)
+    spectrum_schema: str = "careplus"
+    spectrum_iam_role: str = ""
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The whole validated configuration; ``env`` and ``files`` say where it came from."""
 
@@ -160,6 +193,7 @@ class AppConfig:
     silver: SilverConfig = field(default_factory=SilverConfig)
     gold: GoldConfig = field(default_factory=GoldConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    exposure: ExposureConfig = field(default_factory=ExposureConfig)
     env: str = "local"
     files: tuple[str, ...] = ()
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError, SchemaError
-from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse import catalog, delta, tables
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.quality import store
 from careplus_spark.quality.checks import BLOCKED, check_columns, failure_columns, flag_rules
@@ -163,14 +163,7 @@ def reference_values(spark: SparkSession, ctx: RunContext, rules: TableRules, ru
         raise SchemaError(f"quality rules of {rules.table} ({rules.source}): rule {rule.name!r} references "
                           f"{rule.to.qualified}", [rule.to.column], df.columns)
     values = df.select(F.col(f"`{rule.to.column}`"))
-    return F.broadcast(values) if _size_bytes(spark, ref) <= BROADCAST_LIMIT_BYTES else values
-
-
-def _size_bytes(spark: SparkSession, ref: tables.TableRef) -> int:
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, ref.path).detail().select("sizeInBytes").first()
-    return int(row["sizeInBytes"] or 0) if row else 0
+    return F.broadcast(values) if delta.size_bytes(spark, ref.path) <= BROADCAST_LIMIT_BYTES else values
 
 
 def _quarantine(
