@@ -42,7 +42,11 @@ setup(
         "PyMySQL>=1.1",
     ],
     extras_require={
-        "test": ["pytest>=8", "chispa>=0.10", "boto3>=1.34", "pyarrow>=14"],
+        # sqlglot (pure Python): tests parse the Athena/Redshift/Spark SQL that exposure emits
+        "test": ["pytest>=8", "chispa>=0.10", "boto3>=1.34", "pyarrow>=14", "sqlglot>=30,<31",
+                 # moto's server: the AWS control plane (Glue, ...) on loopback; trino: the client of
+                 # the Trino server (Athena engine v3) that tests start (tests/services.py)
+                 "moto[server]==5.2.5", "trino==0.340.0"],
         "aws": ["boto3>=1.34"],
         # `make lint`: pinned, so that a new release of a linter cannot fail CI on unchanged code
         "lint": ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17", "types-PyYAML>=6.0"],

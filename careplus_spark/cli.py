@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("-e", "--execute", help="statement(s) to run; without it, read them from stdin")
     sql.add_argument("--limit", type=int, default=50, help="rows shown per result")
 
+    expose = command("expose", "keep the exposed tables' manifests current, register the analyst views and "
+                     "sync the Glue Data Catalog (exposure.catalog)", _cmd_expose)
+    expose.add_argument("--regenerate", action="store_true", help="rewrite every exposed table's full manifest")
+    expose.add_argument("--dry-run", action="store_true",
+                        help="print the Glue Data Catalog calls instead of making them")
+    ddl = command("ddl", "print the CREATE statements of the exposed tables and views for Athena or Redshift "
+                  "Spectrum, from the live Delta schemas", _cmd_ddl)
+    ddl.add_argument("--target", choices=["athena", "spectrum", "athena-delta"], default="athena")
+    ddl.add_argument("--out", type=Path, default=None, metavar="DIR", help="write one file per table into DIR")
+    ddl.add_argument("--location-prefix", default="", metavar="s3://BUCKET/PREFIX",
+                     help="how the engines address lakehouse.root (default: exposure.location_prefix)")
+
     status = command("status", "last runs, tables (versions, rows), cursors and the log-files ledger", _cmd_status)
     status.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown (default: 10)")
     return parser
@@ -205,3 +217,36 @@ def _cmd_status(args: argparse.Namespace) -> int:
     spark = _session(cfg, "status")
     print(render(spark, cfg, runs=args.runs))
     return 0
+
+
+def _cmd_expose(args: argparse.Namespace) -> int:
+    from careplus_spark.exposure.expose import STEP, expose  # lazy: imports Spark (--help stays fast)
+    from careplus_spark.pipeline.ledger import RunLedger  # lazy: imports Spark (--help stays fast)
+
+    cfg = _config(args)
+    spark = _session(cfg, "expose")
+    ctx = RunContext(cfg)
+    result = RunLedger(spark, ctx).run(
+        STEP, lambda s, c: expose(s, c, regenerate=args.regenerate, dry_run=args.dry_run)
+    )
+    _say(result.detail)
+    return 0
+
+
+def _cmd_ddl(args: argparse.Namespace) -> int:
+    from careplus_spark.exposure.expose import ddl_files  # lazy: imports Spark (--help stays fast)
+
+    cfg = _config(args)
+    spark = _session(cfg, "ddl")
+    files = ddl_files(spark, cfg, args.target, args.location_prefix)
+    if not files:
+        raise ConfigError("no exposed table exists yet: run the pipeline first (careplus run)")
+    if args.out is None:
+        print("\n\n".join(f"-- {name}\n{text.rstrip()}" for name, text in files.items()))
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (args.out / name).write_text(text.rstrip() + "\n", encoding="utf-8")
+    _say(f"{len(files)} file(s) in {args.out}")
+    return 0
+

@@ -58,3 +58,13 @@ class DataError(CarePlusError):
     """Input data is unusable as a whole (not a single bad row, which is quarantined)."""
 
     exit_code = 6
+
+
+class ExposureError(CarePlusError):
+    """A table cannot be exposed to query engines outside Spark (Athena, Redshift Spectrum)."""
+
+    exit_code = 7
+
+
+class CatalogSyncError(SourceUnavailableError):
+    """A call to an external table catalog (the AWS Glue Data Catalog) failed; names the table and the call."""

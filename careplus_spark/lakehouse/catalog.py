@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse.delta import CHANGE_FEED, SYMLINK_MANIFEST
 from careplus_spark.lakehouse.tables import TableRef
 
 if TYPE_CHECKING:
@@ -91,8 +92,11 @@ class Table:
 
     @property
     def properties(self) -> dict[str, str]:
-        """Delta table properties the catalog prescribes (on creation)."""
-        return {"delta.enableChangeDataFeed": "true"} if self.change_feed else {}
+        """Delta table properties the catalog prescribes (on creation): change feed, symlink manifests."""
+        properties = {CHANGE_FEED: "true"} if self.change_feed else {}
+        if self.exposed:
+            properties[SYMLINK_MANIFEST] = "true"
+        return properties
 
 
 def _gold(name: str, keys: tuple[str, ...], model: Model, partition_by: tuple[str, ...] = ()) -> Table:

@@ -127,6 +127,9 @@ def create_if_missing(
 ) -> bool:
     """Creates an empty Delta table with ``df``'s schema when none exists; registers it.
 
+    A table created with symlink manifests on (:data:`~careplus_spark.lakehouse.delta.SYMLINK_MANIFEST`)
+    gets its first full manifest here; Delta keeps it current on every later commit.
+
     Returns:
         True when the table was created by this call.
     """
@@ -141,6 +144,8 @@ def create_if_missing(
             builder = builder.property(key, value)
         builder.execute()
         created = True
+        if (properties or {}).get(delta.SYMLINK_MANIFEST, "").lower() == "true":
+            delta.generate_manifest(spark, table.path)
     register(spark, table)
     return created
 

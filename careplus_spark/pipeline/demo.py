@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from careplus_spark.exposure.manifests import exposed_tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.entry import open_lakehouse
 from careplus_spark.pipeline.generate import run_generate
@@ -54,8 +55,22 @@ def run_demo(cfg: AppConfig, fresh: bool, say: Callable[[str], None]) -> int:
         say("")
         say(block)
     say("")
+    say(exposure_note(cfg))
+    say("")
     say(f"demo finished in {time.monotonic() - total:.1f} s")
     return 0
+
+
+def exposure_note(cfg: AppConfig) -> str:
+    """Where Athena / Redshift Spectrum find the gold tables, and the commands that print their DDL."""
+    names = ", ".join(t.name for t in exposed_tables(cfg))
+    return (
+        "Athena / Redshift Spectrum: every gold table keeps a current symlink manifest in\n"
+        f"  {cfg.lakehouse.root}/gold/<table>/_symlink_format_manifest/  ({names})\n"
+        "DDL from the live schemas (Athena reads S3: run with lakehouse.root=s3a://..., see the README):\n"
+        "  careplus ddl --target athena --location-prefix s3://BUCKET/PREFIX      # or spectrum, athena-delta\n"
+        "  careplus ddl --target athena --out ddl/                                # one file per table and view"
+    )
 
 
 def _summary(say, spark, cfg, stats, results: list[StepResult], timings, refs) -> None:  # type: ignore[no-untyped-def]

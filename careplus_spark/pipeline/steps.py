@@ -11,6 +11,7 @@ from careplus_spark.bronze import logs as bronze_logs
 from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.errors import ConfigError
+from careplus_spark.exposure import expose as exposure
 from careplus_spark.gold import refresh as gold
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.ledger import RunLedger
@@ -35,6 +36,7 @@ STEPS: dict[str, Step] = {
     "silver_tickets": silver_tickets.build,
     "silver_logs": silver_logs.build,
     **{step: functools.partial(gold.refresh, step=step) for step in GOLD_STEPS},
+    exposure.STEP: exposure.expose,
 }
 
 #: Steps that run only when named: ingest_tickets reconciles deletes on its own schedule

@@ -32,6 +32,13 @@ def test_properties_turn_the_change_feed_on_only_where_declared() -> None:
     assert catalog.CURSORS.properties == {}
 
 
+def test_exposed_tables_are_created_with_symlink_manifests() -> None:
+    assert catalog.FCT_LOGS.properties == {
+        "delta.enableChangeDataFeed": "true",
+        "delta.compatibility.symlinkFormatManifest.enabled": "true",
+    }
+
+
 def test_table_lookup_names_the_known_tables() -> None:
     assert catalog.table("gold.fct_logs") is catalog.FCT_LOGS
     with pytest.raises(KeyError, match=r"gold\.nope.*known"):

@@ -1,0 +1,25 @@
+CREATE OR REPLACE VIEW `gold`.`v_tickets_enriched` AS
+SELECT
+  `ticket_id`,
+  `created_at`,
+  `updated_at`,
+  `resolved_at`,
+  `agent`,
+  `priority`,
+  `num_interactions`,
+  `issue_cat`,
+  `channel`,
+  `status`,
+  `agent_feedback`,
+  `resolution_time_mins`,
+  `is_open`,
+  `created_date`,
+  `created_day_of_week`,
+  `created_hour`,
+  `resolution_bucket`,
+  `sla_target_hours`,
+  `sla_breached`,
+  CASE WHEN NOT is_open THEN ROUND(CAST(resolution_time_mins AS DOUBLE) / 60, 2) END AS resolution_hours,
+  CASE WHEN is_open THEN datediff(current_date(), created_date) END AS days_open,
+  ROUND(CAST(timestampdiff(SECOND, created_at, current_timestamp()) AS DOUBLE) / 3600, 2) AS hours_since_created
+FROM `gold`.`fct_tickets`;
