@@ -5,13 +5,22 @@
 #   * mariadb-server, mariadb-client  -- Debian packages (apt-get).
 #   * versitygw v1.8.0                -- Versity S3 gateway, built with
 #                                        `go install` from the Go module proxy.
+#   * Java 24.0.1+ (25 expected)      -- runs Trino; already installed on these
+#                                        machines (/usr/lib/jvm/temurin-25-jdk-amd64),
+#                                        else Debian's openjdk-25 if it has one.
+#   * Trino 476 + Hive plugin         -- io.trino:trino-server-core (tar.gz) and
+#                                        io.trino:trino-hive (zip) from Maven Central,
+#                                        SHA-1 checked, unpacked into the cache
+#                                        ~/.cache/careplus/trino/476 (CAREPLUS_TRINO_HOME),
+#                                        plus a JVM AOT cache recorded by one training
+#                                        start (faster Trino starts in the tests).
 #
 # The script is idempotent: it only installs what is missing. It never starts
 # a service (tests/services.py starts private instances on loopback), never
 # calls systemctl, and guards apt-get with a temporary policy-rc.d so that
 # package maintainer scripts cannot start mariadb either.
 #
-# Network needs: Debian's package mirrors and the Go module proxy only.
+# Network needs: Debian's package mirrors, the Go module proxy and Maven Central.
 # When no usable Go (>= 1.21) is installed, a pinned Go toolchain is fetched
 # from the Go module proxy (module golang.org/toolchain), verified against the
 # checksum database served by that proxy, and unpacked under /opt/careplus.
@@ -20,7 +29,18 @@
 #   VERSITYGW_VERSION     module version to build (default v1.8.0)
 #   GO_BOOTSTRAP_VERSION  Go toolchain fetched when Go is missing (default 1.26.8)
 #   GOPROXY               Go module proxy (default https://proxy.golang.org)
+#   CAREPLUS_TRINO_HOME   Trino cache folder (default ~/.cache/careplus/trino/476)
+#   CAREPLUS_TRINO_JAVA_HOME  Java used for Trino (default: found, Java 25 preferred)
+#   CAREPLUS_TRINO_AOT=0  skip recording the JVM AOT cache
+#   CAREPLUS_SKIP_TRINO=1 skip Java and Trino altogether
 set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
+# Trino 476 refuses older Java (io.trino.server.TrinoSystemRequirements).
+readonly TRINO_VERSION="476"  # keep in step with TRINO_VERSION in tests/services.py
+readonly TRINO_MIN_JAVA="24.0.1"
+readonly TRINO_JAVA_PACKAGES=(openjdk-25-jdk-headless openjdk-24-jdk-headless)
 
 readonly VERSITYGW_MODULE="github.com/versity/versitygw"
 readonly VERSITYGW_PACKAGE="${VERSITYGW_MODULE}/cmd/versitygw"
@@ -261,12 +281,118 @@ install_versitygw() {
     log "versitygw ${VERSITYGW_VERSION}: installed (${target})"
 }
 
+# ------------------------------------------------------------ trino ------
+
+# Prints the JAVA_VERSION of a JDK's release file (e.g. 25.0.3), or nothing.
+java_release_version() {
+    sed -n 's/^JAVA_VERSION="\{0,1\}\([0-9][0-9.]*\).*/\1/p' "$1/release" 2>/dev/null | head -n 1
+}
+
+# True when dotted version $1 >= $2.
+version_at_least() {
+    [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# Prints the home of a Java able to run Trino: CAREPLUS_TRINO_JAVA_HOME, else a
+# Java 25, else the newest >= TRINO_MIN_JAVA among JAVA_HOME and the usual folders.
+find_trino_java() {
+    local candidate version best="" best_version="0" home
+    if [[ -n "${CAREPLUS_TRINO_JAVA_HOME:-}" ]]; then
+        version="$(java_release_version "${CAREPLUS_TRINO_JAVA_HOME}")"
+        if [[ -x "${CAREPLUS_TRINO_JAVA_HOME}/bin/java" && -n "${version}" ]] \
+            && version_at_least "${version}" "${TRINO_MIN_JAVA}"; then
+            printf '%s\n' "${CAREPLUS_TRINO_JAVA_HOME}"
+            return 0
+        fi
+        die "CAREPLUS_TRINO_JAVA_HOME=${CAREPLUS_TRINO_JAVA_HOME} is not a Java ${TRINO_MIN_JAVA}+ installation"
+    fi
+    for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/* /opt/* /opt/java/* /usr/local/*jdk*; do
+        [[ -n "${candidate}" && -x "${candidate}/bin/java" ]] || continue
+        home="$(readlink -f "${candidate}")"
+        version="$(java_release_version "${home}")"
+        [[ -n "${version}" ]] && version_at_least "${version}" "${TRINO_MIN_JAVA}" || continue
+        if [[ "${version}" == 25 || "${version}" == 25.* ]]; then
+            printf '%s\n' "${home}"
+            return 0
+        fi
+        if version_at_least "${version}" "${best_version}"; then
+            best="${home}"
+            best_version="${version}"
+        fi
+    done
+    if [[ -n "${best}" ]]; then
+        printf '%s\n' "${best}"
+    fi
+}
+
+# Debian package of a Java that Trino accepts, if the configured mirrors have one.
+debian_trino_java_package() {
+    local package
+    if [[ "${APT_UPDATED}" -eq 0 && "${EUID}" -eq 0 ]]; then
+        apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    for package in "${TRINO_JAVA_PACKAGES[@]}"; do
+        if apt-cache policy "${package}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+            printf '%s\n' "${package}"
+            return 0
+        fi
+    done
+    return 0
+}
+
+ensure_trino_java() {
+    local java_home package
+    java_home="$(find_trino_java)"
+    if [[ -z "${java_home}" ]]; then
+        package="$(debian_trino_java_package)"
+        [[ -n "${package}" ]] || die "Trino needs Java ${TRINO_MIN_JAVA} or later (Java 25 expected in" \
+            "/usr/lib/jvm/temurin-25-jdk-amd64, as on every machine of this kind) and none is installed;" \
+            "Debian's mirrors offer no ${TRINO_JAVA_PACKAGES[*]}. Install a JDK 25 and set CAREPLUS_TRINO_JAVA_HOME."
+        apt_install "${package}"
+        java_home="$(find_trino_java)"
+        [[ -n "${java_home}" ]] || die "installed ${package} but found no Java ${TRINO_MIN_JAVA}+ afterwards"
+        log "java for trino: installed ${package}" >&2
+    fi
+    log "java for trino: $(java_release_version "${java_home}") (${java_home})" >&2
+    printf '%s\n' "${java_home}"
+}
+
+# Downloads Trino + Hive plugin into the cache and records the JVM AOT cache, through
+# tests/services.py (the same code the tests use). The project venv's Python is used
+# when it exists; else the system python3 (the installer needs the standard library only).
+install_trino() {
+    local java_home python="python3" args=() output
+    java_home="$(ensure_trino_java)"
+    if [[ -x "${REPO_ROOT}/.venv/bin/python" ]]; then
+        python="${REPO_ROOT}/.venv/bin/python"
+    else
+        ensure_command python3 python3
+    fi
+    if [[ "${CAREPLUS_TRINO_AOT:-1}" == "0" ]]; then
+        args+=(--no-aot)
+    fi
+    output="$(mktemp)"
+    if ! (cd "${REPO_ROOT}" && CAREPLUS_TRINO_JAVA_HOME="${java_home}" \
+        "${python}" -m tests.services prepare-trino "${args[@]}") >"${output}" 2>&1; then
+        cat "${output}" >&2
+        rm -f "${output}"
+        die "could not prepare Trino: '${python} -m tests.services prepare-trino' failed (output above)"
+    fi
+    log "trino ${TRINO_VERSION}: ready"
+    sed 's/^/    /' "${output}"
+    rm -f "${output}"
+}
+
 main() {
     local package
     for package in "${APT_PACKAGES[@]}"; do
         install_apt_package "${package}"
     done
     install_versitygw
+    if [[ "${CAREPLUS_SKIP_TRINO:-0}" != "1" ]]; then
+        install_trino
+    fi
 }
 
 main "$@"

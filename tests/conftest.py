@@ -8,6 +8,13 @@
   gateway, started or reused from ``CAREPLUS_TEST_S3_*``) and a bucket of this session;
   the running Spark session is pointed at it through the same s3a settings the session
   builder uses.
+- ``aws_emulator``: moto's server on loopback (or reused from ``CAREPLUS_TEST_AWS_ENDPOINT``)
+  for the AWS control plane (Glue, EMR, STS, DynamoDB, ...); ``aws_emulator.boto3_client("glue")``
+  gives a client with dummy credentials and no process-wide ``AWS_*`` variable.
+- ``trino``: Trino 476 (Athena engine v3) whose ``hive`` catalog reads Glue entries from
+  ``aws_emulator`` and files from ``s3``; ``trino.query(sql)`` returns rows as tuples.
+  Installed into ``~/.cache/careplus/trino/`` by ``.ci/install-services.sh`` (downloaded here
+  on first use otherwise); reused from ``CAREPLUS_TEST_TRINO_URL`` if set.
 Each test gets its own table root through ``lakehouse``.
 """
 
@@ -115,6 +122,30 @@ def s3_bucket(s3: object, spark: object, base_cfg: AppConfig) -> Iterator[str]:
         hadoop.set(key, value)
     yield bucket
     s3.delete_bucket(bucket)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def aws_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The AWS API emulator (``tests.services.MotoServer``) of this test session."""
+    from tests.services import MotoServer
+
+    server = MotoServer.start_or_reuse(base_dir=tmp_path_factory.mktemp("aws"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def trino(aws_emulator: object, s3: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Trino (``tests.services.TrinoServer``): catalog ``hive`` = Glue on ``aws_emulator`` + data on ``s3``."""
+    from tests.services import TrinoServer
+
+    server = TrinoServer.start_or_reuse(
+        aws=aws_emulator,  # type: ignore[arg-type]
+        s3=s3,  # type: ignore[arg-type]
+        base_dir=tmp_path_factory.mktemp("trino"),
+    )
+    yield server
+    server.stop()
 
 
 def s3_config(cfg: AppConfig, s3: object) -> AppConfig:

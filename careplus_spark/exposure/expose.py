@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from careplus_spark.exposure import ddl, glue, manifests, views
+from careplus_spark.exposure import ddl, dialects, glue, manifests, views
 from careplus_spark.exposure.model import ExposedTable
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.platform.config import AppConfig
@@ -77,7 +77,13 @@ def ddl_files(spark: SparkSession, cfg: AppConfig, target: str, location_prefix:
         cfg = replace(cfg, exposure=replace(cfg.exposure, location_prefix=location_prefix))
     described, _, _ = describe_all(spark, cfg)
     exposure = cfg.exposure
-    files = {
+    files: dict[str, str] = {}
+    if target in ("athena", "athena-delta") and described:
+        databases = sorted({glue.database_name(exposure.glue.database_prefix, t.database) for t in described})
+        files["databases.sql"] = "".join(
+            f"CREATE DATABASE IF NOT EXISTS {dialects.ATHENA_DDL.quote(d, 'database')};\n" for d in databases
+        )
+    files |= {
         f"{t.qualified}.sql": ddl.render(
             t, target,  # type: ignore[arg-type]
             database=glue.database_name(exposure.glue.database_prefix, t.database),
