@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from careplus_spark.errors import ExposureError
 from careplus_spark.exposure import dialects
 from careplus_spark.exposure.dialects import SqlDialect
+from careplus_spark.exposure.glue import database_name
 from careplus_spark.gold.columns import UNKNOWN
 from careplus_spark.gold.models import FCT_TICKETS_COLUMNS
 from careplus_spark.platform.config import ExposureConfig
@@ -274,7 +275,7 @@ def ddl_files(target: str, tables: Collection[str], exposure: ExposureConfig) ->
     """
     views = available(tables)
     if target in ("athena", "athena-delta"):
-        names = {v.database: f"{exposure.glue.database_prefix}{v.database}" for v in views}
+        names = {v.database: database_name(exposure.glue.database_prefix, v.database) for v in views}
         return {f"{v.qualified}.sql": render(v, dialects.ATHENA_TRINO, names) for v in views}
     if target == "spectrum":
         schema = exposure.spectrum_schema + REDSHIFT_VIEW_SCHEMA_SUFFIX
