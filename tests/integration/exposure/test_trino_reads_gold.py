@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from careplus_spark.exposure import manifests
+from careplus_spark.exposure import ddl, manifests, views
+from careplus_spark.lakehouse import catalog
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.steps import run_steps
 from careplus_spark.platform.config import AppConfig
@@ -82,6 +83,20 @@ def trino_view(trino: Any, cfg: AppConfig) -> dict[str, tuple[int, int]]:
     return out
 
 
+def check_views_run_on_trino(trino: Any, cfg: AppConfig, spark: SparkSession) -> None:
+    """The Athena form of every analyst view is created and queried by Trino."""
+    exposed = {t.qualified for t in manifests.exposed_tables(cfg)}
+    for script in views.ddl_files("athena", exposed, cfg.exposure).values():
+        for statement in ddl.statements(script):
+            trino.query(statement)
+    database = f"{cfg.exposure.glue.database_prefix}gold"
+    for view in views.available(exposed):
+        trino.query(f'SELECT * FROM "{database}"."{view.name}" LIMIT 5')
+    fct_tickets = spark.read.format("delta").load(catalog.FCT_TICKETS.ref(cfg.lakehouse.root).path)
+    enriched = trino.query(f'SELECT count(*), count(resolution_hours) FROM "{database}"."v_tickets_enriched"')
+    assert enriched[0] == (fct_tickets.count(), fct_tickets.where("NOT is_open").count())
+
+
 def test_trino_reads_every_exposed_table_as_spark_does_before_and_after_a_new_day(
     spark: SparkSession, cfg: AppConfig, trino: Any
 ) -> None:
@@ -91,6 +106,7 @@ def test_trino_reads_every_exposed_table_as_spark_does_before_and_after_a_new_da
     before = spark_view(spark, cfg)
     assert all(rows > 0 for rows, _ in before.values()), before
     assert trino_view(trino, cfg) == before
+    check_views_run_on_trino(trino, cfg, spark)
 
     logs_db = f"{cfg.exposure.glue.database_prefix}gold"
     days_before = trino.query(f'SELECT count(DISTINCT log_date) FROM "{logs_db}"."fct_logs"')[0][0]
