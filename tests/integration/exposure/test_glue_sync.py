@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -46,42 +45,9 @@ def logs(*days: str, response_type: str = "int", location: str = f"{LAKE}/fct_lo
     return ExposedTable("gold", "fct_logs", columns, (Column("log_date", "date"),), location, partitions)
 
 
-# -- the emulator: to be replaced by the shared session fixture `aws_emulator` (tests/conftest.py) --------------
-
-
-class _Emulator:
-    """moto's server in this process (its own thread), serving HTTP on a free loopback port."""
-
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer  # the [server] extra of moto, a test dependency
-
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url, self.region = f"http://{host}:{port}", REGION
-
-    def boto3_client(self, service: str) -> Any:
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                        region_name=self.region)
-        return session.client(service, endpoint_url=self.endpoint_url, config=Config(retries={"max_attempts": 1}))
-
-    def stop(self) -> None:
-        self._server.stop()
-
-
-@pytest.fixture(scope="module")
-def aws_emulator() -> Iterator[_Emulator]:
-    emulator = _Emulator()
-    yield emulator
-    emulator.stop()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
 @pytest.fixture
 def client(aws_emulator: Any) -> Any:
-    return aws_emulator.boto3_client("glue")
+    return aws_emulator.boto3_client("glue", max_attempts=1)  # the shared moto server (tests/conftest.py)
 
 
 @pytest.fixture
