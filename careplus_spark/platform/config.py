@@ -182,6 +182,72 @@ class ExposureConfig:
 
 
 @dataclass(frozen=True)
+class GlueJobConfig:
+    """How ``careplus deploy glue`` defines the AWS Glue job(s) (see :mod:`careplus_spark.deploy.glue`).
+
+    One job per entry of ``jobs`` (a name of ``jobs/``: ``run_pipeline``, ``ingest_logs`` ...),
+    named ``<job_prefix><job>`` with ``_`` as ``-``. ``settings`` are the configuration overrides
+    the job runs with (``--set`` for each), e.g. ``lakehouse.root``; ``arguments`` extra Glue job
+    arguments. ``schedule`` (a Glue cron expression) adds a scheduled trigger per job.
+    """
+
+    env: str = "glue"
+    spark_line: Literal["4.1", "3.5"] = "4.1"
+    jobs: tuple[str, ...] = ("run_pipeline",)
+    job_prefix: str = "careplus-"
+    role: str = ""
+    worker_type: str = "G.1X"
+    number_of_workers: int = 2
+    timeout_minutes: int = 120
+    max_retries: int = 0
+    max_concurrent_runs: int = 1
+    connections: tuple[str, ...] = ()
+    schedule: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
+    arguments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmrConfig:
+    """How ``careplus deploy emr`` submits jobs: steps on a cluster or EMR Serverless job runs.
+
+    ``release_label`` picks the Spark line when the cluster cannot be asked (``--dry-run``);
+    otherwise the cluster's (or application's) own release label is used.
+    """
+
+    env: str = "emr"
+    cluster_id: str = ""
+    serverless_application_id: str = ""
+    serverless_execution_role: str = ""
+    release_label: str = "emr-7.13.0"
+    jobs: tuple[str, ...] = ("run_pipeline",)
+    deploy_mode: Literal["cluster", "client"] = "cluster"
+    action_on_failure: Literal["CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER"] = "CANCEL_AND_WAIT"
+    delta_jars: tuple[str, ...] = ("/usr/share/aws/delta/lib/delta-spark.jar", "/usr/share/aws/delta/lib/delta-storage.jar")
+    settings: dict[str, str] = field(default_factory=dict)
+    wait_timeout_minutes: int = 180
+    poll_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Where ``careplus deploy`` puts the artefacts of ``careplus package`` and which AWS it talks to.
+
+    ``artifacts_uri`` is an ``s3://bucket/prefix``; every upload lands under a folder named after
+    the package version and the manifest's digest, so a deploy never overwrites what a running job
+    uses. ``region`` empty means ``s3.region``; ``endpoint`` empty means AWS itself (an emulator's
+    URL in tests). Credentials come from boto3's usual chain.
+    """
+
+    artifacts_uri: str = ""
+    region: str = ""
+    endpoint: str = ""
+    dist_dir: str = "dist"
+    glue: GlueJobConfig = field(default_factory=GlueJobConfig)
+    emr: EmrConfig = field(default_factory=EmrConfig)
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The whole validated configuration; ``env`` and ``files`` say where it came from."""
 
@@ -194,6 +260,7 @@ class AppConfig:
     gold: GoldConfig = field(default_factory=GoldConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     env: str = "local"
     files: tuple[str, ...] = ()
 
