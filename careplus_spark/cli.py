@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from careplus_spark.deploy.commands import build_package, deploy, dist_dir, render_calls
 from careplus_spark.errors import CarePlusError, ConfigError
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.generate import next_day_index, run_generate
@@ -87,9 +88,30 @@ def build_parser() -> argparse.ArgumentParser:
     ddl.add_argument("--location-prefix", default="", metavar="s3://BUCKET/PREFIX",
                      help="how the engines address lakehouse.root (default: exposure.location_prefix)")
 
+    _deploy_commands(command)
     status = command("status", "last runs, tables (versions, rows), cursors and the log-files ledger", _cmd_status)
     status.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown (default: 10)")
     return parser
+
+
+_Command = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
+
+
+def _deploy_commands(command: _Command) -> None:
+    """``careplus package`` and ``careplus deploy glue|emr``."""
+    pkg = command("package", "build the wheel, jobs, log reader jars and Connector/J into dist/ (with a manifest)",
+                  _cmd_package)
+    pkg.add_argument("--out", type=Path, default=None, metavar="DIR", help="target folder (default: deploy.dist_dir)")
+    pkg.add_argument("--source", type=Path, default=None, metavar="DIR", help="the source checkout (default: this one)")
+    deploy = command("deploy", "upload the package in dist/ and create or update the AWS Glue jobs, or submit the "
+                     "jobs to EMR (steps) or EMR Serverless", _cmd_deploy)
+    deploy.add_argument("platform", choices=["glue", "emr"])
+    deploy.add_argument("--job", dest="jobs", action="append", default=[], metavar="JOB",
+                        help="emr: a job to submit (repeat for several, run in order; default: deploy.emr.jobs)")
+    deploy.add_argument("--dry-run", action="store_true", help="print the API calls instead of making them")
+    deploy.add_argument("--out", type=Path, default=None, metavar="DIR", help="the package folder (default: dist/)")
+    deploy.add_argument("--serverless", action="store_true", help="emr: start EMR Serverless job runs")
+    deploy.add_argument("--wait", action="store_true", help="emr: follow each step/job run; fail if one fails")
 
 
 def _date(text: str) -> dt.date:
@@ -216,6 +238,24 @@ def _cmd_status(args: argparse.Namespace) -> int:
     cfg = _config(args)
     spark = _session(cfg, "status")
     print(render(spark, cfg, runs=args.runs))
+    return 0
+
+
+def _cmd_package(args: argparse.Namespace) -> int:
+    manifest = build_package(_config(args), args.out, args.source, progress=_say)
+    _say(f"package {manifest.release} (commit {manifest.commit}) in {dist_dir(_config(args), args.out)}:")
+    for artefact in manifest.artefacts:
+        _say(f"  {artefact.path}  {artefact.size:>9} B  sha256 {artefact.sha256[:16]}")
+    return 0
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    report = deploy(_config(args), args.platform, out=args.out, dry_run=args.dry_run, jobs=args.jobs,
+                    serverless=args.serverless, wait=args.wait)
+    if args.dry_run:
+        print(render_calls(report.calls))
+    for line in report.lines():
+        _say(line)
     return 0
 
 

@@ -68,3 +68,10 @@ class ExposureError(CarePlusError):
 
 class CatalogSyncError(SourceUnavailableError):
     """A call to an external table catalog (the AWS Glue Data Catalog) failed; names the table and the call."""
+
+
+class DeployError(CarePlusError):
+    """Packaging or deploying failed: a missing artefact, bucket, cluster or job, or an AWS call
+    that failed (names the setting or the call); nothing was half-deployed."""
+
+    exit_code = 8

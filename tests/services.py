@@ -1653,7 +1653,8 @@ class MotoServer:
             _rotate_log(log_path, attempt)
             port = find_free_port()
             self.endpoint_url = f"http://{LOOPBACK}:{port}"
-            argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+            # moto's server plus the Glue UpdateJob/UpdateTrigger it lacks (tests/moto_ext.py)
+            argv = [sys.executable, str(Path(__file__).with_name("moto_ext.py")), "-H", LOOPBACK, "-p", str(port)]
             self._process = _spawn(argv, log_path, env=_aws_free_env())
             try:
                 wait_until_ready(

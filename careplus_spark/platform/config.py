@@ -223,9 +223,12 @@ class EmrConfig:
     jobs: tuple[str, ...] = ("run_pipeline",)
     deploy_mode: Literal["cluster", "client"] = "cluster"
     action_on_failure: Literal["CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER"] = "CANCEL_AND_WAIT"
-    delta_jars: tuple[str, ...] = ("/usr/share/aws/delta/lib/delta-spark.jar", "/usr/share/aws/delta/lib/delta-storage.jar")
+    delta_jars: tuple[str, ...] = (
+        "/usr/share/aws/delta/lib/delta-spark.jar",
+        "/usr/share/aws/delta/lib/delta-storage.jar",
+    )
     settings: dict[str, str] = field(default_factory=dict)
-    wait_timeout_minutes: int = 180
+    wait_timeout_minutes: float = 180.0
     poll_seconds: float = 30.0
 
 

@@ -41,7 +41,8 @@ class Artifact:
         return f"{repository}/{group_path}/{self.name}/{self.version}/{self.file_name}"
 
 
-_MYSQL = Artifact("com.mysql", "mysql-connector-j", "9.5.0")
+#: MySQL Connector/J, pinned: shipped with the package for EMR and Glue (``careplus package``).
+MYSQL_CONNECTOR = Artifact("com.mysql", "mysql-connector-j", "9.5.0")
 _SQLITE = Artifact("org.xerial", "sqlite-jdbc", "3.50.3.0")
 
 #: Jars per Spark line. Everything else (Hadoop client, Hive metastore, Derby)
@@ -54,7 +55,7 @@ JARS: dict[str, tuple[Artifact, ...]] = {
         Artifact("org.apache.hadoop", "hadoop-aws", "3.4.2"),
         Artifact("software.amazon.awssdk", "bundle", "2.29.52"),
         Artifact("software.amazon.s3.analyticsaccelerator", "analyticsaccelerator-s3", "1.2.1"),
-        _MYSQL,
+        MYSQL_CONNECTOR,
         _SQLITE,
     ),
     "3.5": (
@@ -62,7 +63,7 @@ JARS: dict[str, tuple[Artifact, ...]] = {
         Artifact("io.delta", "delta-storage", "3.3.2"),
         Artifact("org.apache.hadoop", "hadoop-aws", "3.3.4"),
         Artifact("com.amazonaws", "aws-java-sdk-bundle", "1.12.262"),
-        _MYSQL,
+        MYSQL_CONNECTOR,
         _SQLITE,
     ),
 }
@@ -128,9 +129,23 @@ def fetch_jars(
     Raises:
         JarsError: a download failed or its checksum did not match.
     """
+    return fetch_artifacts(jars_dir, JARS[line or spark_line()], repository, progress)
+
+
+def fetch_artifacts(
+    jars_dir: Path,
+    artifacts: tuple[Artifact, ...],
+    repository: str = MAVEN_CENTRAL,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """The cached paths of ``artifacts``, downloading (SHA-1 verified) those not cached yet.
+
+    Raises:
+        JarsError: a download failed or its checksum did not match.
+    """
     jars_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for artifact in JARS[line or spark_line()]:
+    for artifact in artifacts:
         target = jars_dir / artifact.file_name
         if not target.is_file():
             if progress:

@@ -1,0 +1,1 @@
+"""Packaging and deploying: ``careplus package`` (``dist/``), ``careplus deploy glue`` and ``careplus deploy emr``."""
