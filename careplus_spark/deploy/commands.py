@@ -53,5 +53,5 @@ def deploy(cfg: AppConfig, platform: Platform, *, out: Path | None = None, dry_r
 
 
 def render_calls(calls: Sequence[ApiCall]) -> str:
-    """The calls of a dry run as indented JSON, one object per call, in order."""
-    return "\n".join(json.dumps(call.printable(), indent=2, sort_keys=False, default=str) for call in calls)
+    """The calls of a dry run as one indented JSON array, in order."""
+    return json.dumps([call.printable() for call in calls], indent=2, default=str)

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from careplus_spark.errors import CatalogSyncError, ConfigError, ExposureError
+from careplus_spark.errors import CarePlusError, CatalogSyncError, ConfigError, ExposureError
 from careplus_spark.exposure import dialects
 from careplus_spark.exposure.model import Column, ExposedTable, Partition
+from careplus_spark.platform import aws
+from careplus_spark.platform.aws import Api, describe_error, holds, redact
 from careplus_spark.platform.config import ExposureConfig
 
 log = logging.getLogger(__name__)
@@ -172,12 +174,8 @@ def client_for(cfg: ExposureConfig, s3_region: str) -> Any:
     Raises:
         ConfigError: boto3 is not installed (the ``aws`` extra).
     """
-    try:
-        import boto3  # the optional `aws` extra: only catalog sync needs it (Glue and EMR have it)
-    except ImportError:
-        raise ConfigError("exposure.catalog=glue needs boto3: pip install 'careplus-spark[aws]'") from None
-    region = cfg.glue.region or s3_region or None
-    return boto3.client("glue", region_name=region, endpoint_url=cfg.glue.endpoint or None)
+    return aws.client("glue", region=cfg.glue.region or s3_region, endpoint=cfg.glue.endpoint,
+                      needed_by="exposure.catalog=glue")
 
 
 def sync(client: Any, tables: Sequence[ExposedTable], *, database_prefix: str, dry_run: bool = False) -> SyncReport:
@@ -204,44 +202,29 @@ def sync(client: Any, tables: Sequence[ExposedTable], *, database_prefix: str, d
             glue.write("create_database", database, DatabaseInput=_database_input(database, layer))
             created.append(database)
     results = tuple(_sync_table(glue, *want, database_is_new=want[1] in created) for want in wanted)
-    return SyncReport(dry_run, tuple(created), results, tuple(glue.calls))
+    calls = tuple(GlueCall(c.operation, c.target, dict(c.params)) for c in glue.calls)
+    return SyncReport(dry_run, tuple(created), results, calls)
 
 
-class _Glue:
-    """Glue calls with errors translated; writes recorded, and skipped in a dry run."""
+class _Glue(Api):
+    """Glue calls (:class:`~careplus_spark.platform.aws.Api`) whose batch writes also check failed entries."""
 
     def __init__(self, client: Any, dry_run: bool) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError  # boto3's own dependency: optional like boto3
+        super().__init__(client, "glue", CatalogSyncError, dry_run=dry_run)
 
-        self.client, self.dry_run, self.calls = client, dry_run, list[GlueCall]()
-        self.errors = (BotoCoreError, ClientError)
+    def failure(self, operation: str, target: str, exc: Exception) -> CarePlusError:
+        return CatalogSyncError(f"Glue {operation} for {target} failed: {describe_error(exc)}")
 
-    def read(self, operation: str, target: str, **params: Any) -> dict[str, Any] | None:
-        """The response, or None when Glue says the entity does not exist."""
-        try:
-            return dict(getattr(self.client, operation)(**params))
-        except self.errors as exc:
-            if _error_code(exc) == "EntityNotFoundException":
-                return None
-            raise _failure(operation, target, exc) from None
-
-    def write(self, operation: str, target: str, **params: Any) -> None:
-        call = GlueCall(operation, target, params)
-        self.calls.append(call)
-        log.info("%s%s", "dry run, would " if self.dry_run else "glue ", call.describe())
-        if self.dry_run:
-            return
-        try:
-            response = getattr(self.client, operation)(**params)
-        except self.errors as exc:
-            raise _failure(operation, target, exc) from None
+    def write(self, operation: str, target: str, **params: Any) -> dict[str, Any]:
+        response = super().write(operation, target, **params)
         errors = response.get("Errors") or []
         if errors:  # batch calls report failed entries in the response
             first, detail = errors[0], errors[0].get("ErrorDetail", {})
             values = first.get("PartitionValues") or first.get("PartitionValueList")
-            reason = _redact(f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}")
+            reason = redact(f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}")
             raise CatalogSyncError(f"Glue {operation} for {target} failed for {len(errors)} partition(s), "
                                    f"first {values}: {reason}")
+        return response
 
     def batches(self, op: str, target: str, where: dict[str, str], size: int, key: str, items: list[Any]) -> None:
         """``op`` on ``items`` in calls of at most ``size`` (no call when there are none)."""
@@ -250,13 +233,7 @@ class _Glue:
 
     def partitions(self, target: str, **where: str) -> dict[Values, dict[str, Any]]:
         """Every partition Glue has for the table, by its values (all pages)."""
-        found: dict[Values, dict[str, Any]] = {}
-        try:
-            for page in self.client.get_paginator("get_partitions").paginate(**where):
-                found.update((tuple(p["Values"]), p) for p in page.get("Partitions", []))
-        except self.errors as exc:
-            raise _failure("get_partitions", target, exc) from None
-        return found
+        return {tuple(p["Values"]): p for p in self.pages("get_partitions", "Partitions", target, **where)}
 
 
 def _sync_table(glue: _Glue, table: ExposedTable, database: str, wanted: dict[str, Any],
@@ -273,12 +250,12 @@ def _sync_table(glue: _Glue, table: ExposedTable, database: str, wanted: dict[st
         if (found.get("Parameters") or {}).get(MANAGED) != "true":
             raise ExposureError(f"Glue table {target} exists but is not managed by careplus (no {MANAGED}=true); "
                                 f"drop or rename it to expose {table.qualified} there")
-        action = "unchanged" if _contains(wanted, found) else "updated"
+        action = "unchanged" if holds(wanted, found) else "updated"
         if action == "updated":
             glue.write("update_table", target, DatabaseName=database, TableInput=wanted)
         existing = glue.partitions(target, **where)
     added = [v for v in partitions if v not in existing]
-    changed = [v for v, p in partitions.items() if v in existing and not _contains(p, existing[v])]
+    changed = [v for v, p in partitions.items() if v in existing and not holds(p, existing[v])]
     removed = sorted(v for v in existing if v not in partitions)
     glue.batches("batch_create_partition", target, where, CREATE_BATCH, "PartitionInputList",
                  [partitions[v] for v in added])
@@ -318,29 +295,3 @@ def _columns(table: ExposedTable, columns: Sequence[Column]) -> list[dict[str, s
             raise ConfigError(f"{table.qualified}: column {column.name!r} has type {column.type!r}, which "
                               f"Glue/Athena/Spectrum cannot read ({exc})") from None
     return found
-
-
-def _contains(want: Any, have: Any) -> bool:
-    """``have`` holds everything of ``want`` (Glue adds fields of its own; absent equals empty)."""
-    if isinstance(want, dict):
-        return isinstance(have, dict) and all(_contains(v, have[k]) if k in have else not v for k, v in want.items())
-    if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(map(_contains, want, have))
-    return bool(want == have)
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
-def _failure(operation: str, target: str, exc: Exception) -> CatalogSyncError:
-    """The error raised for a failed call: the call, the table, the AWS error code and message."""
-    error = getattr(exc, "response", {}).get("Error") if _error_code(exc) else None
-    detail = f"{error.get('Code')}: {error.get('Message', '')}" if error else f"{type(exc).__name__}: {exc}"
-    return CatalogSyncError(f"Glue {operation} for {target} failed: {_redact(detail)}")
-
-
-def _redact(text: str) -> str:
-    """Drops any user:password of URLs, and keeps the message short."""
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)[:300]
