@@ -4,6 +4,12 @@ One builder, :func:`jdbc_options`, turns the tickets source configuration into t
 option map of ``spark.read.format("jdbc")``; the password is added only when the
 read starts and is never logged. :func:`read_jdbc` retries transient connection
 failures with backoff and fails at once on rejected credentials.
+
+Before the first read or connection, :func:`require_driver` checks that the driver class
+of the options loads in the Spark driver (once per SparkContext): a missing driver jar is
+a :class:`~careplus_spark.errors.JarsError` naming the class, the jar and how to provide it,
+not a ``ClassNotFoundException`` from inside Spark. A read that skipped the check still
+gets the same error from :func:`with_retries`.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from urllib.parse import urlencode
 from careplus_spark.errors import (
     AuthenticationError,
     ConfigError,
+    JarsError,
     SourceUnavailableError,
 )
+from careplus_spark.platform import classpath, jars
 from careplus_spark.platform.config import TicketsSourceConfig
 
 if TYPE_CHECKING:
@@ -30,6 +38,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DRIVERS = {"mysql": "com.mysql.cj.jdbc.Driver", "mariadb": "com.mysql.cj.jdbc.Driver", "sqlite": "org.sqlite.JDBC"}
+
+#: The Maven artifact (in :data:`careplus_spark.platform.jars.JARS`) of each default driver.
+DRIVER_ARTIFACTS = {"com.mysql.cj.jdbc.Driver": "mysql-connector-j", "org.sqlite.JDBC": "sqlite-jdbc"}
+
+#: How a local or standalone run gets a driver that is not one of :data:`DRIVER_ARTIFACTS`.
+_CUSTOM_DRIVER_SETUP = (
+    "put {jar} on spark.jars (`careplus setup` downloads only the MySQL and SQLite drivers, "
+    "and the session builder adds only those)"
+)
+_CLASS_NOT_FOUND = re.compile(r"ClassNotFoundException: ([\w.$]+)")
 
 #: A source table that is not there (SQLite, MySQL/MariaDB wordings): no retry, a clear error.
 _MISSING_TABLE_PATTERNS = re.compile(
@@ -140,13 +158,56 @@ def _url_with_options(url: str, kind: str, source: TicketsSourceConfig) -> str:
     return url + separator + urlencode(extra)
 
 
+def driver_jar(driver: str) -> str:
+    """The jar file that ships a JDBC driver class (``mysql-connector-j-9.5.0.jar``; a placeholder for
+    a driver of ``sources.tickets.driver`` that ``careplus setup`` does not download).
+
+    Example:
+        >>> driver_jar("org.sqlite.JDBC")
+        'sqlite-jdbc-3.50.3.0.jar'
+    """
+    artifact = DRIVER_ARTIFACTS.get(driver)
+    pinned = [a.file_name for line in jars.JARS.values() for a in line if artifact is not None and a.name == artifact]
+    return pinned[0] if pinned else f"<the jar of {driver}>"
+
+
+def missing_driver_message(driver: str, source: str) -> str:
+    """The error of a JDBC driver class that is not on the classpath (``source`` names the source)."""
+    return classpath.missing_class_message(driver, driver_jar(driver), f"the JDBC driver for {source}", _setup(driver))
+
+
+def require_driver(spark: SparkSession, options: Mapping[str, str]) -> None:
+    """Fails before any connection unless the driver class of ``options`` loads in the Spark driver.
+
+    Probes the class loader of Spark's JDBC ``DriverRegistry``; a class found is remembered
+    per SparkContext, so only the first read of a session pays for it (a few milliseconds).
+
+    Example:
+        >>> require_driver(spark, jdbc_options(cfg.sources.tickets, dbtable="support_tickets"))  # doctest: +SKIP
+
+    Raises:
+        JarsError: the driver class cannot be loaded; the message names it, its jar and how
+            to provide the jar locally, on EMR and on Glue.
+    """
+    driver, url = options["driver"], options["url"]
+    classpath.require_class(
+        spark, driver, jar=driver_jar(driver), what=f"the JDBC driver for {safe_url(url)}", local_setup=_setup(driver)
+    )
+
+
+def _setup(driver: str) -> str:
+    return classpath.SETUP_DOWNLOADS if driver in DRIVER_ARTIFACTS else _CUSTOM_DRIVER_SETUP
+
+
 def read_jdbc(spark: SparkSession, source: TicketsSourceConfig, options: Mapping[str, str]) -> DataFrame:
     """Opens a JDBC DataFrame (the schema is read at once, the rows lazily).
 
     Raises:
+        JarsError: the driver's jar is not on the classpath (nothing was read).
         AuthenticationError: the server rejected the credentials (no retry).
         SourceUnavailableError: the server could not be reached.
     """
+    require_driver(spark, options)
     full = dict(options)
     if source.password.is_set():
         full["password"] = source.password.reveal()
@@ -164,7 +225,11 @@ def query_rows(spark: SparkSession, options: Mapping[str, str]) -> list[dict[str
     Example:
         >>> query_rows(spark, {**jdbc_options(source, query="SELECT 1 AS one"), "password": "…"})  # doctest: +SKIP
         [{'one': '1'}]
+
+    Raises:
+        JarsError: the driver's jar is not on the classpath (no connection was opened).
     """
+    require_driver(spark, options)
     jvm: Any = spark._jvm
     jdbc = jvm.org.apache.spark.sql.execution.datasources.jdbc
     parameters = jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(dict(options))
@@ -189,6 +254,8 @@ def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_
     """Runs ``action``, retrying transient connection failures with exponential backoff.
 
     Raises:
+        JarsError: at once when a default JDBC driver class (:data:`DRIVER_ARTIFACTS`) is
+            missing from the classpath (a read that skipped :func:`require_driver`).
         AuthenticationError: at the first credentials rejection.
         SourceUnavailableError: at once when the source table does not exist.
         SourceUnavailableError: when every attempt failed to connect.
@@ -199,6 +266,9 @@ def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_
             return action()
         except Exception as exc:
             text = _java_message(exc)
+            missing_class = _CLASS_NOT_FOUND.search(text)
+            if missing_class and missing_class.group(1) in DRIVER_ARTIFACTS:
+                raise JarsError(missing_driver_message(missing_class.group(1), f"the {what}")) from None
             if _AUTH_PATTERNS.search(text) and "Access denied" in text:
                 raise AuthenticationError(f"{what} rejected the credentials: {_first_line(text)}") from None
             missing = _MISSING_TABLE_PATTERNS.search(text)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from careplus_spark.errors import JarsError
+from careplus_spark.platform import classpath, jars
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -70,6 +71,12 @@ FIELD_COLUMNS: tuple[str, ...] = (
 COLUMNS: tuple[str, ...] = ("source_file", "offset", "raw", *FIELD_COLUMNS, "parse_error")
 
 DEFAULT_MAX_BLOCK_BYTES = 65536
+
+#: How a local or standalone run gets the reader (for the missing-class error).
+READER_SETUP = (
+    "run `careplus setup` once: it builds {jar} with Maven (jvm/pom.xml) into careplus_spark/jvm/, "
+    "which the session builder puts on spark.jars"
+)
 
 #: Maven profile per Spark line.
 _PROFILES = {"4.1": "spark41", "3.5": "spark35"}
@@ -167,13 +174,15 @@ def read_log_blocks(
 
     Raises:
         ValueError: a size is not a positive integer.
-        JarsError: the reader jar is not on the session's classpath.
+        JarsError: the reader jar is not on the session's classpath (checked first, before
+            any file is read: see :func:`require_reader`).
     """
     for name, value in (("max_split_bytes", max_split_bytes), ("max_block_bytes", max_block_bytes)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise ValueError(f"{name} must be a positive integer, found {value!r}")
     if isinstance(paths, str):
         raise ValueError("paths must be a sequence of file paths, found a single string")
+    require_reader(spark, SOURCE_CLASS)
     files = [str(p) for p in paths]
     if not files:
         return spark.createDataFrame([], schema=log_blocks_schema())
@@ -186,20 +195,30 @@ def read_log_blocks(
         reader = reader.option("maxSplitBytes", str(max_split_bytes))
     if counts_key is not None:
         reader = reader.option("countsKey", counts_key)
-    try:
-        return reader.load()
-    except Exception as exc:  # the JVM error class differs between Spark lines
-        text = str(exc)
-        if "DATA_SOURCE_NOT_FOUND" in text or "Failed to find data source" in text or "ClassNotFoundException" in text:
-            import pyspark
+    return reader.load()
 
-            line = ".".join(pyspark.__version__.split(".")[:2])
-            jar = reader_jar(line) if line in _PROFILES else "it"
-            raise JarsError(
-                f"the log reader ({SOURCE_CLASS}) is not on the Spark classpath: build it with "
-                f"`careplus setup` (or build_reader_jar({line!r})) and add {jar} to spark.jars"
-            ) from exc
-        raise
+
+def require_reader(spark: SparkSession, source_class: str = SOURCE_CLASS) -> None:
+    """Fails unless the driver can load the reader's class (checked once per SparkContext).
+
+    :func:`read_log_blocks` calls it before reading; it probes the class loader Spark's data
+    source lookup uses (:func:`careplus_spark.platform.classpath.require_class`).
+
+    Args:
+        spark: the session that will read.
+        source_class: the reader's class (:data:`SOURCE_CLASS`).
+
+    Raises:
+        JarsError: the class cannot be loaded; the message names it, the jar
+            (``careplus-logreader-<line>.jar``) and how to provide it on each platform.
+    """
+    classpath.require_class(
+        spark,
+        source_class,
+        jar=reader_jar(jars.spark_line()).name,
+        what="the JVM log reader (needed by ingest_logs)",
+        local_setup=READER_SETUP,
+    )
 
 
 def take_block_counts(spark: SparkSession, key: str) -> dict[str, tuple[int, int | None]] | None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import DataError, SchemaError
 from careplus_spark.platform.config import TicketsSourceConfig
-from careplus_spark.sources.jdbc import dialect, jdbc_options, query_rows, safe_url, with_retries
+from careplus_spark.sources.jdbc import dialect, jdbc_options, query_rows, require_driver, safe_url, with_retries
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
@@ -289,6 +289,7 @@ def open_window(spark: SparkSession, source: TicketsSourceConfig, plan: ReadPlan
         2
     """
     options = jdbc_options(source, dbtable=plan.dbtable)
+    require_driver(spark, options)
     url = options.pop("url")
     options.pop("dbtable")
     properties = {"password": source.password.reveal()} if source.password.is_set() else {}
@@ -314,6 +315,7 @@ def source_columns(spark: SparkSession, source: TicketsSourceConfig) -> list[str
         ['ticket_id', 'created_at', 'updated_at', ...]
     """
     options = jdbc_options(source, dbtable=quote(source.table))
+    require_driver(spark, options)
     if source.password.is_set():
         options["password"] = source.password.reveal()
     return with_retries(
