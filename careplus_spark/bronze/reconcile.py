@@ -30,7 +30,7 @@ from careplus_spark.lakehouse import state as cursor_state
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.platform.config import TicketsSourceConfig
 from careplus_spark.sources import tickets_extract as extract
-from careplus_spark.sources.jdbc import jdbc_options, safe_url, with_retries
+from careplus_spark.sources.jdbc import jdbc_options, require_driver, safe_url, with_retries
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -67,6 +67,7 @@ def source_keys(spark: SparkSession, source: TicketsSourceConfig) -> DataFrame:
     key = extract.quote(source.key_column)
     sql = f"(SELECT {key} FROM {extract.quote(source.table)}) k"
     options = jdbc_options(source, dbtable=sql)
+    require_driver(spark, options)
     if source.password.is_set():
         options["password"] = source.password.reveal()
     return with_retries(
