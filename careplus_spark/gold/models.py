@@ -10,7 +10,8 @@ to its scope*: the rows of one ticket (or one day) depend only on input rows of 
 ticket (or day). That is what makes an incremental run equal a full refresh.
 
 Averages are summed as decimals (exact, so the summation order — which differs between a
-full and an incremental run — cannot change them) and stored rounded to 3 decimals.
+full and an incremental run — cannot change them) and stored as doubles, not rounded unless
+``gold.average_decimals`` asks for a precision.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ SUMMARY_TICKET_COLUMNS = (
     "created_date",
 )
 
-_ROUND = 3
 
 Transform = Callable[..., "DataFrame"]
 
@@ -98,13 +98,15 @@ def fct_tickets(silver: DataFrame, sla_hours: Mapping[str, float]) -> DataFrame:
     return register
 
 
-def _mean(col: Column) -> Column:
-    """The average as a double rounded to 3 decimals, summed exactly (as a decimal).
+def _mean(col: Column, decimals: int | None) -> Column:
+    """The average as a double, summed exactly (as a decimal); rounded only to ``decimals`` if given.
 
-    A double sum depends on the order of its terms, and an average landing on a rounding
-    half-way point could then round either way between two computations of the same rows.
+    A double sum depends on the order of its terms, so two computations of the same rows (a
+    full and an incremental run) could differ in the last bits; the decimal sum cannot, and
+    Spark divides it with 10 more digits than its inputs carry (decimal(20,6) -> scale 10).
     """
-    return F.round(F.avg(col.cast("decimal(20,6)")), _ROUND).cast("double")
+    mean = F.avg(col.cast("decimal(20,6)"))
+    return (mean if decimals is None else F.round(mean, decimals)).cast("double")
 
 
 @gold_model("fct_tickets", settings=("sla_hours",))
@@ -138,8 +140,8 @@ def fct_logs(silver: DataFrame) -> DataFrame:
     )
 
 
-@gold_model("fct_ticket_log_summary")
-def fct_ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
+@gold_model("fct_ticket_log_summary", settings=("average_decimals",))
+def fct_ticket_log_summary(tickets: DataFrame, logs: DataFrame, average_decimals: int | None = None) -> DataFrame:
     """fct_tickets + fct_logs -> one row per ticket with its log metrics.
 
     A ticket without events has ``total_log_events`` and the totals 0, the averages and
@@ -153,9 +155,9 @@ def fct_ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
         .groupBy("ticket_id")
         .agg(
             F.count(F.lit(1)).alias("total_log_events"),
-            _mean(F.col("response_time_ms")).alias("avg_response_time_ms"),
+            _mean(F.col("response_time_ms"), average_decimals).alias("avg_response_time_ms"),
             F.max("response_time_ms").alias("max_response_time_ms"),
-            _mean(F.col("cpu_percent")).alias("avg_cpu_percent"),
+            _mean(F.col("cpu_percent"), average_decimals).alias("avg_cpu_percent"),
             F.sum(C.error_event(F.col("log_level"), F.col("error")).cast("long")).alias("total_errors"),
             F.sum((F.col("log_level") == "WARNING").cast("long")).alias("total_warnings"),
             F.sum((F.col("log_level") == "DEBUG").cast("long")).alias("total_debug_events"),
@@ -182,13 +184,13 @@ def fct_ticket_log_summary(tickets: DataFrame, logs: DataFrame) -> DataFrame:
     )
 
 
-def _ticket_measures() -> list:  # type: ignore[type-arg]
+def _ticket_measures(decimals: int | None) -> list:  # type: ignore[type-arg]
     resolved = ~F.col("is_open")
     return [
         F.count(F.lit(1)).alias("tickets"),
         F.sum(F.col("is_open").cast("long")).alias("open_tickets"),
         F.sum(resolved.cast("long")).alias("resolved_tickets"),
-        _mean(F.when(resolved, F.col("resolution_time_mins"))).alias("avg_resolution_time_mins"),
+        _mean(F.when(resolved, F.col("resolution_time_mins")), decimals).alias("avg_resolution_time_mins"),
         F.count(F.col("sla_breached")).alias("sla_evaluated"),
         F.sum(F.col("sla_breached").cast("long")).alias("sla_breaches"),
     ]
@@ -201,8 +203,8 @@ def _with_breach_rate(df: DataFrame) -> DataFrame:
     )
 
 
-@gold_model("kpi_tickets_daily")
-def kpi_tickets_daily(tickets: DataFrame) -> DataFrame:
+@gold_model("kpi_tickets_daily", settings=("average_decimals",))
+def kpi_tickets_daily(tickets: DataFrame, average_decimals: int | None = None) -> DataFrame:
     """Daily ticket KPIs by priority and channel (by the tickets' ``created_date``).
 
     ``sla_breach_rate`` = breaches / resolved tickets with an SLA verdict (``sla_evaluated``);
@@ -214,23 +216,23 @@ def kpi_tickets_daily(tickets: DataFrame) -> DataFrame:
             "created_date",
             C.dimension(F.col("priority")).alias("priority"),
             C.dimension(F.col("channel")).alias("channel"),
-        ).agg(*_ticket_measures())
+        ).agg(*_ticket_measures(average_decimals))
     )
 
 
-@gold_model("kpi_agents_daily")
-def kpi_agents_daily(tickets: DataFrame) -> DataFrame:
+@gold_model("kpi_agents_daily", settings=("average_decimals",))
+def kpi_agents_daily(tickets: DataFrame, average_decimals: int | None = None) -> DataFrame:
     """Agent performance per day of ticket creation: volume, resolution, interactions, SLA."""
     return _with_breach_rate(
         tickets.groupBy("created_date", C.dimension(F.col("agent")).alias("agent")).agg(
-            *_ticket_measures(),
-            _mean(F.col("num_interactions")).alias("avg_interactions"),
+            *_ticket_measures(average_decimals),
+            _mean(F.col("num_interactions"), average_decimals).alias("avg_interactions"),
         )
     )
 
 
-@gold_model("kpi_service_hourly")
-def kpi_service_hourly(logs: DataFrame) -> DataFrame:
+@gold_model("kpi_service_hourly", settings=("average_decimals",))
+def kpi_service_hourly(logs: DataFrame, average_decimals: int | None = None) -> DataFrame:
     """Hourly service health: events, error events, error rate, p50/p95 response time.
 
     Percentiles are exact (``percentile``, linear interpolation) over the events with a
@@ -244,7 +246,7 @@ def kpi_service_hourly(logs: DataFrame) -> DataFrame:
             F.sum(errors).alias("error_events"),
             F.expr("percentile(response_time_ms, 0.5)").alias("p50_response_time_ms"),
             F.expr("percentile(response_time_ms, 0.95)").alias("p95_response_time_ms"),
-            _mean(F.col("response_time_ms")).alias("avg_response_time_ms"),
+            _mean(F.col("response_time_ms"), average_decimals).alias("avg_response_time_ms"),
         )
         .withColumn("error_rate", F.round(F.col("error_events") / F.col("events"), 4))
     )

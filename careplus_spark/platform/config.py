@@ -139,6 +139,8 @@ class GoldConfig:
     """
 
     sla_hours: dict[str, float] = field(default_factory=lambda: {"High": 4.0, "Medium": 24.0, "Low": 72.0})
+    #: Decimals the averages are rounded to; ``None`` (the default) keeps them exact.
+    average_decimals: int | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
@@ -168,7 +169,7 @@ def test_daily_ticket_kpis_by_priority_and_channel(spark: SparkSession, tickets:
     expected = spark.createDataFrame(
         [
             # 7 High/Chat tickets: 6 resolved (59..4320 min), 1 open; breaches: all but T59 and T60 (> 240 min)
-            (D1, "High", "Chat", 7, 1, 6, round((59 + 60 + 1439 + 1440 + 4319 + 4320) / 6, 3), 6, 4, round(4 / 6, 4)),
+            (D1, "High", "Chat", 7, 1, 6, exact_mean(59, 60, 1439, 1440, 4319, 4320), 6, 4, round(4 / 6, 4)),
             (D1, "Low", "Chat", 1, 0, 1, 100.0, 1, 0, 0.0),
             (D1, "Unknown", "Unknown", 1, 0, 1, 10_000.0, 0, 0, None),  # no priority: no SLA verdict
             (D2, "Medium", "Email", 1, 0, 1, 1441.0, 1, 1, 1.0),
@@ -180,11 +181,29 @@ def test_daily_ticket_kpis_by_priority_and_channel(spark: SparkSession, tickets:
     assert_rows(models.kpi_tickets_daily(tickets), expected)
 
 
+def exact_mean(*values: float) -> float:
+    """The mean as Spark computes it from decimal(20,6) sums: 10 decimals, half up; not rounded further."""
+    mean = Decimal(sum(Decimal(str(v)) for v in values)) / Decimal(len(values))
+    return float(mean.quantize(Decimal("1e-10"), ROUND_HALF_UP))
+
+
+def test_averages_are_exact_unless_a_precision_is_configured(spark: SparkSession, tickets: DataFrame) -> None:
+    cpu = [46.0, 46.5, 46.885, 46.5]  # mean 46.47125: rounding to 3 decimals would make it 46.471
+    rows = [event(f"c{i}", "T59", 100, value, at=T0 + dt.timedelta(minutes=i)) for i, value in enumerate(cpu)]
+    logs = models.fct_logs(spark.createDataFrame(rows, LOG_SCHEMA))
+
+    exact = models.fct_ticket_log_summary(tickets, logs).where("ticket_id = 'T59'").first()
+    rounded = models.fct_ticket_log_summary(tickets, logs, average_decimals=2).where("ticket_id = 'T59'").first()
+
+    assert exact is not None and rounded is not None
+    assert exact["avg_cpu_percent"] == 46.47125 and rounded["avg_cpu_percent"] == 46.47
+
+
 def test_agent_kpis(spark: SparkSession, tickets: DataFrame) -> None:
     resolved_by_ann = (59, 60, 1439, 1440, 4319, 4320, 100)
     expected = spark.createDataFrame(
         [
-            (D1, "Ann", 8, 1, 7, round(sum(resolved_by_ann) / 7, 3), 7, 4, 2.0, round(4 / 7, 4)),
+            (D1, "Ann", 8, 1, 7, exact_mean(*resolved_by_ann), 7, 4, 2.0, round(4 / 7, 4)),
             (D1, "Unknown", 1, 0, 1, 10_000.0, 0, 0, 2.0, None),
             (D2, "Ann", 1, 0, 1, 1441.0, 1, 1, 2.0, 1.0),
         ],
