@@ -29,7 +29,7 @@ from careplus_spark.lakehouse import catalog, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -164,19 +164,23 @@ class LedgerEntry:
         )
 
 
-def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
-    """MERGEs ``entry`` into the ledger on ``(run_id, job)``; creates the table on first use.
+def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry, *, new: bool = False) -> None:
+    """Records ``entry`` in the ledger; creates the table on first use.
 
-    Retries a few times when a concurrent run commits to the ledger at the same moment.
+    A ``new`` entry (a step starting) is appended: it cannot match a row yet. Later states MERGE
+    into the one row on ``(run_id, job)``: its file is the only candidate, so both of the MERGE's
+    scans of its one-row source see the same row (a MERGE into files that data skipping all
+    prunes counts 0 source rows in its first scan and 1 in its second, which Delta reports as a
+    non-deterministic source). Retries a few times when a concurrent run commits at the same moment.
 
     Example:
-        >>> write(spark, runs_table(ctx), LedgerEntry("r1", "ingest_logs", "local", now))  # doctest: +SKIP
+        >>> write(spark, runs_table(ctx), LedgerEntry("r1", "ingest_logs", "local", now), new=True)  # doctest: +SKIP
     """
     from delta.exceptions import DeltaConcurrentModificationException
 
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         try:
-            _merge(spark, table, entry)
+            (_append if new else _merge)(spark, table, entry)
             return
         except DeltaConcurrentModificationException:
             if attempt == _WRITE_ATTEMPTS:
@@ -184,13 +188,22 @@ def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> No
             time.sleep(0.2 * attempt)
 
 
+def _source(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> DataFrame:
+    source = spark.createDataFrame([entry.row()], RUNS_SCHEMA)
+    if not tables.exists(spark, table):
+        tables.create_if_missing(spark, table, source, properties=RUNS_PROPERTIES)
+    return source
+
+
+def _append(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
+    _source(spark, table, entry).write.format("delta").mode("append").save(table.path)
+
+
 def _merge(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    source = spark.createDataFrame([entry.row()], RUNS_SCHEMA)
-    if not tables.exists(spark, table):
-        tables.create_if_missing(spark, table, source, properties=RUNS_PROPERTIES)
+    source = _source(spark, table, entry)
     # the literal target predicates let Delta skip every file that holds other runs
     condition = (
         (F.col("t.run_id") == F.lit(entry.run_id))
@@ -229,7 +242,7 @@ class RunLedger:
         """
         before = self._cursors if self._cursors is not None else cursor_values(self.spark, self._cursors_table)
         entry = LedgerEntry(self.ctx.run_id, job, self.ctx.cfg.env, started_at=_now())
-        write(self.spark, self.table, entry)
+        write(self.spark, self.table, entry, new=True)
         started = time.monotonic()
         try:
             result = step(self.spark, self.ctx)

@@ -135,3 +135,29 @@ def test_a_crash_leaves_the_running_row_visible(
     steps.run_steps(spark, ctx, ["ingest_tickets"])
     assert (seen["status"], seen["ended_at"], seen["error"]) == ("running", None, None)
     assert ledger_rows(spark, ctx)["ingest_tickets"]["status"] == "succeeded"
+
+
+def test_each_step_is_one_row_written_by_one_append_and_one_deterministic_merge(
+    spark: SparkSession, cfg: AppConfig
+) -> None:
+    """A MERGE whose source differed between its two scans could lose or double a ledger row."""
+    from delta.tables import DeltaTable
+
+    steps.run_steps(spark, RunContext(cfg), ["ingest_tickets"])  # the ledger already holds another run
+    ctx = RunContext(cfg)
+    table = runs_table(ctx)
+    before = tables.table_info(spark, table)
+    steps.run_steps(spark, ctx, ["ingest_tickets", "silver_tickets"])
+
+    runs = spark.read.format("delta").load(table.path)
+    assert runs.groupBy("run_id", "job").count().where("count > 1").count() == 0
+    assert runs.where(f"run_id = '{ctx.run_id}'").count() == 2
+    assert before is not None
+    history = DeltaTable.forPath(spark, table.path).history().where(f"version > {before.version}").collect()
+    merges = [h.operationMetrics for h in history if h.operation == "MERGE"]
+    appends = [h.operationMetrics for h in history if h.operation == "WRITE"]
+    assert len(merges) == len(appends) == 2
+    assert all(m["numOutputRows"] == "1" for m in appends)
+    for metrics in merges:  # each final state replaces the step's one row: one source row, seen as such
+        assert (metrics["numSourceRows"], metrics["numTargetRowsUpdated"], metrics["numTargetRowsInserted"]) == (
+            "1", "1", "0")
