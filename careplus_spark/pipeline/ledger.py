@@ -240,17 +240,18 @@ class RunLedger:
         Raises:
             BaseException: whatever the step raised, after the ``failed`` row is written.
         """
+        started = time.monotonic()  # the step's one time: its work and its bookkeeping (progress, summary, ledger)
         before = self._cursors if self._cursors is not None else cursor_values(self.spark, self._cursors_table)
         entry = LedgerEntry(self.ctx.run_id, job, self.ctx.cfg.env, started_at=_now())
         write(self.spark, self.table, entry, new=True)
-        started = time.monotonic()
         try:
             result = step(self.spark, self.ctx)
         except BaseException as exc:
             self._record_failure(entry, exc, before, time.monotonic() - started)
             raise
-        seconds = time.monotonic() - started
         after = cursor_values(self.spark, self._cursors_table)
+        seconds = time.monotonic() - started
+        result = dataclasses.replace(result, seconds=seconds)
         self._cursors = after
         changed_before, changed_after = cursor_changes(before, after)
         write(

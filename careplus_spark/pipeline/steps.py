@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -87,13 +86,11 @@ def run_steps(
     for index, name in enumerate(selected, start=1):
         if progress:
             progress(f"[{index}/{len(selected)}] {name} ...")
-        started = time.monotonic()
         result = ledger.run(name, STEPS[name])
         if progress:
             progress(
                 f"[{index}/{len(selected)}] {name}: read {result.rows_read}, written {result.rows_written}, "
-                f"updated {result.rows_updated}, quarantined {result.rows_quarantined} "
-                f"({time.monotonic() - started:.1f} s)"
+                f"updated {result.rows_updated}, quarantined {result.rows_quarantined} ({result.seconds:.1f} s)"
             )
         results.append(result)
     return results
