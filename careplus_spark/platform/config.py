@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from careplus_spark.errors import ConfigError
-from careplus_spark.platform import typed, yaml_tree
+from careplus_spark.platform import package_data, typed, yaml_tree
 from careplus_spark.platform.secrets import Secret
 
 PlatformKind = Literal["local", "standalone", "emr", "glue"]
@@ -278,9 +278,10 @@ def default_conf_dir() -> Path:
     local = Path.cwd() / "conf"
     if (local / "base.yaml").is_file():
         return local
-    package_dir = Path(__file__).resolve().parent.parent
-    packaged = package_dir / "conf"  # copied into the wheel by setup.py
-    return packaged if packaged.is_dir() else package_dir.parent / "conf"  # editable install
+    packaged = package_data.resource("careplus_spark", "conf")  # copied into the wheel and the spark-submit zip
+    if packaged.is_dir():
+        return package_data.real_path(packaged)  # a zip's copy is extracted to a real folder
+    return Path(__file__).resolve().parent.parent.parent / "conf"  # editable install: the checkout's
 
 
 def load_config(

@@ -16,10 +16,11 @@ Platforms:
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from careplus_spark.platform import jars
+from careplus_spark.platform import jars, package_data
 from careplus_spark.platform.config import AppConfig, is_local_path
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def local_jars(cfg: AppConfig) -> list[Path]:
 def _log4j_option(platform: str) -> str:
     if platform not in ("local", "standalone"):
         return ""
-    properties = Path(__file__).with_name("log4j2.properties")
+    # A real file for the JVM: extracted when the package is imported from a zip (--py-files).
+    properties = package_data.real_path(package_data.resource("careplus_spark.platform", "log4j2.properties"))
     return f"-Dlog4j.configurationFile={properties.as_uri()}"
 
 
@@ -169,6 +171,22 @@ def s3a_settings(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]
     return conf
 
 
+def _submitted_jars() -> str:
+    """The ``spark.jars`` of a driver JVM that ``spark-submit`` started (client mode), else ``""``.
+
+    spark-submit starts the JVM first and runs this Python process against it
+    (``PYSPARK_GATEWAY_PORT`` is set), its ``--jars`` being the system property ``spark.jars``.
+    A builder's ``spark.jars`` would replace that list for the executors.
+    """
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return ""
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()  # noqa: SLF001 - connects to spark-submit's JVM, as SparkContext() does
+    jvm = SparkContext._jvm  # noqa: SLF001
+    return str(jvm.java.lang.System.getProperty("spark.jars") or "") if jvm is not None else ""
+
+
 def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
     """Builds (or returns the running) SparkSession for a configuration.
 
@@ -186,6 +204,11 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
     conf = spark_conf(cfg)
     if app_name:
         conf["spark.app.name"] = app_name
+    if "spark.jars" in conf and _submitted_jars():
+        # spark-submit got the jars (spark-submit.sh passes the ones this builder computes in the
+        # installed package): keep them. Imported from the --py-files zip, this module cannot see
+        # the package's own log reader jar, and the executors would not get it.
+        del conf["spark.jars"]
     if cfg.lakehouse.catalog.kind == "hive" and cfg.spark.platform in ("local", "standalone"):
         metastore_dir(cfg).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path) -> Tree:
+def read_yaml(path: Path | Traversable) -> Tree:
     """Reads one YAML file that must hold a mapping (an empty file is an empty mapping).
+
+    ``path`` may be packaged data inside a zip (:mod:`careplus_spark.platform.package_data`).
 
     Raises:
         ConfigError: the file is missing, is not valid YAML, repeats a key or is not a mapping.

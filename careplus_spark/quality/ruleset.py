@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,14 +22,15 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from careplus_spark.errors import ConfigError
-from careplus_spark.platform import yaml_tree
+from careplus_spark.platform import package_data, yaml_tree
+from careplus_spark.platform.package_data import Traversable
 
 Check = Literal["not_null", "accepted_values", "range", "pattern", "unique", "references", "expression"]
 Severity = Literal["warn", "block"]
 Scalar = str | int | float | bool | dt.date | dt.datetime
 
-#: The rule files shipped with the package.
-PACKAGED_RULES = Path(__file__).with_name("rules")
+#: The rule files shipped with the package (a folder, or a folder inside the --py-files zip).
+PACKAGED_RULES = package_data.resource("careplus_spark.quality", "rules")
 SEVERITIES: tuple[Severity, ...] = ("warn", "block")
 _COMMON = frozenset({"name", "check", "severity", "description"})
 #: Per check: the parameters it requires (``column`` / ``columns``: one of them) and allows.
@@ -111,13 +113,24 @@ class TableRules:
         return tuple(r for r in self.rules if r.blocking)
 
 
-def rule_files(rules_dir: str | Path | None = None) -> dict[str, Path]:
+def rule_files(rules_dir: str | Path | Traversable | None = None) -> dict[str, Traversable]:
     """The rule files of a folder (default: the packaged ones) by table name."""
-    folder = Path(rules_dir) if rules_dir else PACKAGED_RULES
-    return {p.name[: -len(".yaml")]: p for p in sorted(folder.glob("*.yaml")) if _TABLE.match(p.name[: -len(".yaml")])}
+    folder = _folder(rules_dir)
+    entries = folder.iterdir() if folder.is_dir() else iter(())
+    found = {p.name[: -len(".yaml")]: p for p in entries if p.name.endswith(".yaml")}
+    return {name: found[name] for name in sorted(found) if _TABLE.match(name) and found[name].is_file()}
 
 
-def load_rules(table: str, rules_dir: str | Path | None = None, *, missing_ok: bool = False) -> TableRules:
+def _folder(rules_dir: str | Path | Traversable | None) -> Traversable:
+    """A configured folder of rule files, else the packaged one."""
+    if not rules_dir:
+        return PACKAGED_RULES
+    return Path(rules_dir) if isinstance(rules_dir, str | os.PathLike) else rules_dir
+
+
+def load_rules(
+    table: str, rules_dir: str | Path | Traversable | None = None, *, missing_ok: bool = False
+) -> TableRules:
     """Loads and validates the rules of ``table`` (``database.name``).
 
     Args:
@@ -135,7 +148,7 @@ def load_rules(table: str, rules_dir: str | Path | None = None, *, missing_ok: b
     """
     if not _TABLE.match(table):
         raise ConfigError(f"quality rules: table {table!r} must be <database>.<name>, e.g. gold.fct_tickets")
-    folder = Path(rules_dir) if rules_dir else PACKAGED_RULES
+    folder = _folder(rules_dir)
     path = folder / f"{table}.yaml"
     if not path.is_file():
         if missing_ok:

@@ -24,11 +24,14 @@ import yaml
 from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError
+from careplus_spark.platform import package_data
+from careplus_spark.platform.package_data import Traversable
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-DEFAULT_MAPPINGS = Path(__file__).with_name("mappings") / "logs.yaml"
+#: The packaged mappings (a file, or a file inside the --py-files zip).
+DEFAULT_MAPPINGS = package_data.resource("careplus_spark.silver", "mappings", "logs.yaml")
 RULE_TIMESTAMP = "unparseable_timestamp"
 
 #: silver.logs business columns, in order (SPEC 3.1 fct_logs minus the gold buckets).
@@ -69,7 +72,7 @@ def load_log_mappings(path: str | Path | None = None) -> LogMappings:
     Raises:
         ConfigError: the file is missing or a section is malformed (file and key named).
     """
-    where = Path(path) if path else DEFAULT_MAPPINGS
+    where: Path | Traversable = Path(path) if path else DEFAULT_MAPPINGS
     try:
         tree = yaml.safe_load(where.read_text(encoding="utf-8")) or {}
         levels = {

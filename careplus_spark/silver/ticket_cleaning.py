@@ -24,12 +24,15 @@ from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError
 from careplus_spark.lakehouse.delta import session_conf
+from careplus_spark.platform import package_data
+from careplus_spark.platform.package_data import Traversable
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-DEFAULT_MAPPINGS = Path(__file__).with_name("mappings") / "tickets.yaml"
+#: The packaged mappings (a file, or a file inside the --py-files zip).
+DEFAULT_MAPPINGS = package_data.resource("careplus_spark.silver", "mappings", "tickets.yaml")
 RULE_MISSING_KEY = "missing_ticket_id"
 RULE_CREATED_AT = "unparseable_created_at"
 RULE_DUPLICATE_KEY = "duplicate_ticket_id"
@@ -88,7 +91,7 @@ def load_mappings(path: str | Path | None = None) -> TicketMappings:
     Raises:
         ConfigError: the file is missing, is not YAML, or has unknown/missing keys.
     """
-    where = Path(path) if path else DEFAULT_MAPPINGS
+    where: Path | Traversable = Path(path) if path else DEFAULT_MAPPINGS
     try:
         tree = yaml.safe_load(where.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -119,7 +122,7 @@ def load_mappings(path: str | Path | None = None) -> TicketMappings:
     )
 
 
-def _section(tree: Mapping[str, Any], name: str, keys: set[str], where: Path) -> Mapping[str, Any]:
+def _section(tree: Mapping[str, Any], name: str, keys: set[str], where: Path | Traversable) -> Mapping[str, Any]:
     section = tree[name]
     if not isinstance(section, dict) or set(section) != keys:
         found = sorted(section) if isinstance(section, dict) else type(section).__name__
@@ -127,7 +130,7 @@ def _section(tree: Mapping[str, Any], name: str, keys: set[str], where: Path) ->
     return section
 
 
-def _aliases(section: Any, name: str, where: Path) -> dict[str, str]:
+def _aliases(section: Any, name: str, where: Path | Traversable) -> dict[str, str]:
     if not isinstance(section, dict) or not section:
         raise ConfigError(f"{where}: {name} must map canonical values to lists of spellings")
     out: dict[str, str] = {}
