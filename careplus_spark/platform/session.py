@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,8 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         conf["spark.driver.memory"] = spark.driver_memory
         conf["spark.jars"] = ",".join(str(p) for p in local_jars(cfg))
         conf["spark.ui.showConsoleProgress"] = "false"
+        # Python workers run the driver's interpreter (the venv's), not whatever `python3` is on PATH.
+        conf["spark.pyspark.python"] = sys.executable
         # Delta's snapshot state uses 50 partitions by default: far too many for small tables.
         conf["spark.databricks.delta.snapshotPartitions"] = str(max(2, spark.shuffle_partitions))
     conf.update(_catalog_conf(cfg))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_s3_endpoint_and_credentials_are_set_and_maskable(base_cfg: AppConfig) -
 @pytest.mark.parametrize("platform", ["emr", "glue"])
 def test_managed_platforms_use_their_own_jars_s3_and_glue_catalog(base_cfg: AppConfig, platform: str) -> None:
     conf = spark_conf(with_s3(with_platform(base_cfg, platform, "glue")))
-    assert "spark.jars" not in conf and "spark.master" not in conf
+    assert "spark.jars" not in conf and "spark.master" not in conf and "spark.pyspark.python" not in conf
     assert not any(key.startswith("spark.hadoop.fs.s3a") for key in conf)
     assert conf["spark.hadoop.hive.metastore.client.factory.class"].endswith("AWSGlueDataCatalogHiveClientFactory")
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
@@ -69,6 +70,7 @@ def test_standalone_keeps_master_and_jars(base_cfg: AppConfig) -> None:
     conf = spark_conf(cfg)
     assert conf["spark.master"] == "spark://127.0.0.1:7077"
     assert conf["spark.jars"]
+    assert conf["spark.pyspark.python"] == sys.executable  # workers run the driver's interpreter
 
 
 def test_remote_root_gets_a_local_metastore_per_root(base_cfg: AppConfig) -> None:
