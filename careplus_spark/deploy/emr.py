@@ -140,7 +140,8 @@ def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, emr_api: Api
         raise ConfigError("careplus deploy emr needs " + "; ".join(missing))
     if target == "serverless" and len(tuple(jobs) or emr.jobs) > 1 and not wait and not dry_run:
         raise ConfigError("EMR Serverless runs several jobs in order only with --wait (or deploy run_pipeline)")
-    job_cfg = _job_config(cfg, dry_run)
+    job_cfg = launch.job_config_or_preview(cfg, cfg.deploy.emr.env, cfg.deploy.emr.settings, SETTING, "emr",
+                                           dry_run)
     label = emr.release_label if dry_run else _release_label(emr_api, emr, target)
     release = Release.of(manifest, cfg.deploy.artifacts_uri)
     subs = submissions(cfg, manifest, release, line_of_emr_release(label), job_cfg, jobs)
@@ -167,17 +168,6 @@ def _placeholders(emr: EmrConfig) -> EmrConfig:
         serverless_application_id=emr.serverless_application_id or f"SET-{SETTING}.serverless_application_id",
         serverless_execution_role=emr.serverless_execution_role or f"SET-{SETTING}.serverless_execution_role",
     )
-
-
-def _job_config(cfg: AppConfig, dry_run: bool) -> AppConfig:
-    emr = cfg.deploy.emr
-    try:
-        return launch.job_config(cfg, emr.env, emr.settings, SETTING, "emr")
-    except ConfigError:
-        if not dry_run:
-            raise
-        catalog = replace(cfg.lakehouse.catalog, kind="glue")
-        return replace(cfg, spark=replace(cfg.spark, platform="emr"), lakehouse=replace(cfg.lakehouse, catalog=catalog))
 
 
 def _release_label(emr_api: Api, emr: EmrConfig, target: str) -> str:

@@ -13,7 +13,7 @@ applies an update whole or not at all), and a job whose files are missing is nev
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -154,7 +154,8 @@ def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, glue_api: Ap
     missing = problems(cfg)
     if missing and not dry_run:
         raise ConfigError("careplus deploy glue needs " + "; ".join(missing))
-    job_cfg = _job_config(cfg, dry_run)
+    job_cfg = launch.job_config_or_preview(cfg, cfg.deploy.glue.env, cfg.deploy.glue.settings, SETTING, "glue",
+                                           dry_run)
     release = Release.of(manifest, cfg.deploy.artifacts_uri)
     jobs = definitions(cfg, manifest, release, job_cfg)
     if not dry_run:
@@ -164,19 +165,6 @@ def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, glue_api: Ap
     uploaded = upload(s3, dist, release)
     changes = tuple(_apply(glue_api, job) for job in jobs)
     return GlueReport(dry_run, manifest.release, uploaded, changes, (*s3.calls, *glue_api.calls), tuple(missing))
-
-
-def _job_config(cfg: AppConfig, dry_run: bool) -> AppConfig:
-    glue = cfg.deploy.glue
-    try:
-        return launch.job_config(cfg, glue.env, glue.settings, SETTING, "glue")
-    except ConfigError:
-        if not dry_run:
-            raise
-        # A dry run on a fresh checkout: show the definition the deployer's config implies for Glue.
-        catalog = replace(cfg.lakehouse.catalog, kind="glue")
-        lakehouse = replace(cfg.lakehouse, catalog=catalog)
-        return replace(cfg, spark=replace(cfg.spark, platform="glue"), lakehouse=lakehouse)
 
 
 def _check_ours(glue_api: Api, job: GlueJob) -> None:

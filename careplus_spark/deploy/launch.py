@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from careplus_spark.deploy.artifacts import Manifest
@@ -50,6 +51,23 @@ def job_config(cfg: AppConfig, env: str, settings: Mapping[str, str], setting: s
         raise ConfigError(f"{setting}.env={env!r} sets spark.platform={job.spark.platform!r}; a {platform} job "
                           f"needs an environment with spark.platform={platform} (conf/{platform}.yaml)")
     return job
+
+
+def job_config_or_preview(cfg: AppConfig, env: str, settings: Mapping[str, str], setting: str, platform: str,
+                          dry_run: bool) -> AppConfig:
+    """:func:`job_config`; in a dry run that cannot load it (a fresh checkout), the deployer's own
+    configuration moved to ``platform`` and the Glue Data Catalog, to show the definitions it implies.
+
+    Raises:
+        ConfigError: as :func:`job_config`, unless ``dry_run``.
+    """
+    try:
+        return job_config(cfg, env, settings, setting, platform)
+    except ConfigError:
+        if not dry_run:
+            raise
+        lakehouse = replace(cfg.lakehouse, catalog=replace(cfg.lakehouse.catalog, kind="glue"))
+        return replace(cfg, spark=replace(cfg.spark, platform=platform), lakehouse=lakehouse)  # type: ignore[arg-type]
 
 
 def launch_confs(job: AppConfig) -> dict[str, str]:

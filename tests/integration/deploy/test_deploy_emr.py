@@ -6,7 +6,6 @@ cluster test's part (the same ``spark-submit`` of the same package, on a real cl
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from careplus_spark.deploy import commands
 from careplus_spark.deploy.artifacts import Manifest
 from careplus_spark.errors import ConfigError, DeployError
 from careplus_spark.platform.config import AppConfig
-from tests.integration.deploy.packaged import packaged  # noqa: F401 - the session's package
+from tests.integration.deploy.packaged import emulator_deploy, packaged  # noqa: F401 - the session's package
 
 pytestmark = pytest.mark.slow
 
@@ -26,19 +25,9 @@ ROLE = "arn:aws:iam::123456789012:role/careplus-emr"
 
 @pytest.fixture
 def cfg(base_cfg: AppConfig, aws_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> AppConfig:
-    for name, value in aws_emulator.environment().items():
-        monkeypatch.setenv(name, value)
-    bucket = f"artefacts-{uuid.uuid4().hex[:8]}"
-    aws_emulator.boto3_client("s3").create_bucket(Bucket=bucket)
-    emr = replace(base_cfg.deploy.emr, settings={
-        "lakehouse.root": f"s3://{bucket}/lakehouse",
-        "sources.tickets.url": "jdbc:mysql://db.example:3306/careplus",
-        "sources.tickets.user": "careplus",
-        "sources.logs.path": f"s3://{bucket}/logs",
-    }, poll_seconds=0.05)
-    deploy = replace(base_cfg.deploy, artifacts_uri=f"s3://{bucket}/artifacts", endpoint=aws_emulator.endpoint_url,
-                     region=aws_emulator.region, emr=emr)
-    return replace(base_cfg, deploy=deploy)
+    deploy, settings = emulator_deploy(base_cfg, aws_emulator, monkeypatch)
+    emr = replace(deploy.emr, settings=settings, poll_seconds=0.05)
+    return replace(base_cfg, deploy=replace(deploy, emr=emr))
 
 
 def with_emr(cfg: AppConfig, **changes: Any) -> AppConfig:

@@ -19,7 +19,7 @@ from careplus_spark.deploy import commands
 from careplus_spark.deploy.artifacts import Manifest
 from careplus_spark.errors import ConfigError, DeployError
 from careplus_spark.platform.config import AppConfig
-from tests.integration.deploy.packaged import packaged  # noqa: F401 - the session's package
+from tests.integration.deploy.packaged import emulator_deploy, packaged  # noqa: F401 - the session's package
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +29,9 @@ ROLE = "arn:aws:iam::123456789012:role/careplus-glue"
 @pytest.fixture
 def cfg(base_cfg: AppConfig, aws_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> AppConfig:
     """Deploy settings pointing at the emulator, a bucket of this test, a job prefix of this test."""
-    for name, value in aws_emulator.environment().items():
-        monkeypatch.setenv(name, value)
-    bucket = f"artefacts-{uuid.uuid4().hex[:8]}"
-    aws_emulator.boto3_client("s3").create_bucket(Bucket=bucket)
-    glue = replace(base_cfg.deploy.glue, role=ROLE, job_prefix=f"t{uuid.uuid4().hex[:6]}-", settings={
-        "lakehouse.root": f"s3://{bucket}/lakehouse",
-        "sources.tickets.url": "jdbc:mysql://db.example:3306/careplus",
-        "sources.tickets.user": "careplus",
-        "sources.logs.path": f"s3://{bucket}/logs",
-    })
-    deploy = replace(base_cfg.deploy, artifacts_uri=f"s3://{bucket}/artifacts", endpoint=aws_emulator.endpoint_url,
-                     region=aws_emulator.region, glue=glue)
-    return replace(base_cfg, deploy=deploy)
+    deploy, settings = emulator_deploy(base_cfg, aws_emulator, monkeypatch)
+    glue = replace(deploy.glue, role=ROLE, job_prefix=f"t{uuid.uuid4().hex[:6]}-", settings=settings)
+    return replace(base_cfg, deploy=replace(deploy, glue=glue))
 
 
 def get_job(aws: Any, name: str) -> dict[str, Any]:
