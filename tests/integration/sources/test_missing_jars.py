@@ -88,7 +88,7 @@ def test_a_driver_side_query_checks_the_driver_first(spark: Any, no_driver: AppC
 
 
 def test_a_read_outside_the_sources_layer_gets_the_same_error(spark: Any, no_driver: AppConfig, tmp_path: Path) -> None:
-    """reconcile_tickets opens its key query itself: Spark's ClassNotFoundException is translated."""
-    with pytest.raises(JarsError, match=r"^the JDBC driver for the JDBC source jdbc:sqlite:.* sqlite-jdbc-3\.50\.3\.0"):
+    """reconcile_tickets opens its key query itself: it checks the driver first, with the same error."""
+    with pytest.raises(JarsError, match=r"^the JDBC driver for jdbc:sqlite:.* sqlite-jdbc-3\.50\.3\.0"):
         reconcile.source_keys(spark, no_driver.sources.tickets)
     assert not (tmp_path / "tickets.db").exists()
