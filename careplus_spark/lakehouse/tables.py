@@ -202,8 +202,7 @@ def upsert(
         merge = merge.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
         if delete_unmatched:
             merge = merge.whenNotMatchedBySourceDelete(condition=delete_unmatched)
-    with delta.commit_metadata(spark, commit_info):
-        merge.execute()
+    delta.run_merge(spark, merge, commit_info)
     return _result(spark, table, before)
 
 
@@ -239,8 +238,7 @@ def apply_ops(
         .whenMatchedUpdate(condition=f"s.{op_column} = 'upsert'", set=values)  # type: ignore[arg-type]
         .whenNotMatchedInsert(condition=f"s.{op_column} = 'upsert'", values=values)  # type: ignore[arg-type]
     )
-    with delta.commit_metadata(spark, commit_info):
-        merge.execute()
+    delta.run_merge(spark, merge, commit_info)
     return _result(spark, table, before)
 
 
@@ -330,8 +328,7 @@ def sync_keys(
         .whenMatchedUpdate(condition=update_when, set=values)  # type: ignore[arg-type]
         .whenNotMatchedInsert(condition=f"s.{present}", values=values)  # type: ignore[arg-type]
     )
-    with delta.commit_metadata(spark, commit_info):
-        merge.execute()
+    delta.run_merge(spark, merge, commit_info)
     return _result(spark, table, before)
 
 

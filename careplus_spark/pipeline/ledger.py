@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse import catalog, delta, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
 
 if TYPE_CHECKING:
@@ -212,7 +212,8 @@ def _merge(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> N
         & (F.col("t.job") == F.col("s.job"))
     )
     target = DeltaTable.forPath(spark, table.path).alias("t")
-    target.merge(source.alias("s"), condition).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+    merge = target.merge(source.alias("s"), condition).whenMatchedUpdateAll().whenNotMatchedInsertAll()
+    delta.run_merge(spark, merge)
 
 
 def _now() -> dt.datetime:
