@@ -36,7 +36,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting"
     )
     parser.add_argument("--conf-dir", type=Path, default=None, help="folder of base.yaml and ENV.yaml")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks, debug logs and Spark's log at INFO (nothing silenced)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,7 +150,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _config(args: argparse.Namespace) -> AppConfig:
-    return load_config(args.env, args.overrides, args.conf_dir)
+    return load_config(args.env, _overrides(args), args.conf_dir)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` values; with ``--debug`` Spark logs at INFO with nothing silenced, unless set otherwise."""
+    overrides = list(args.overrides)
+    if args.debug and not any(o.split("=", 1)[0].strip() == "spark.log_level" for o in overrides):
+        overrides.insert(0, "spark.log_level=INFO")
+    return overrides
 
 
 def _say(message: str) -> None:

@@ -24,6 +24,8 @@ from careplus_spark.platform import package_data, typed, yaml_tree
 from careplus_spark.platform.secrets import Secret
 
 PlatformKind = Literal["local", "standalone", "emr", "glue"]
+#: Spark's (log4j's) levels; INFO and below also show the known-benign warnings (``--debug``).
+LogLevel = Literal["ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"]
 CatalogKind = Literal["hive", "glue", "in-memory"]
 
 
@@ -38,7 +40,7 @@ class SparkConfig:
     driver_memory: str = "2g"
     ui_enabled: bool = False
     jars_dir: str = ""
-    log_level: str = "WARN"
+    log_level: LogLevel = "WARN"
     conf: dict[str, str] = field(default_factory=dict)
 
 

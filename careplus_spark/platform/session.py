@@ -69,9 +69,8 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         # Delta's snapshot state uses 50 partitions by default: far too many for small tables.
         conf["spark.databricks.delta.snapshotPartitions"] = str(max(2, spark.shuffle_partitions))
     conf.update(_catalog_conf(cfg))
-    java_options = " ".join(
-        opt for opt in (conf.pop("spark.driver.extraJavaOptions", ""), _log4j_option(spark.platform)) if opt
-    )
+    log4j = _log4j_option(spark.platform, spark.log_level)
+    java_options = " ".join(opt for opt in (conf.pop("spark.driver.extraJavaOptions", ""), log4j) if opt)
     if java_options:
         conf["spark.driver.extraJavaOptions"] = java_options
     conf.update({f"spark.hadoop.{k}": v for k, v in s3a_settings(cfg, include_secrets).items()})
@@ -87,11 +86,17 @@ def local_jars(cfg: AppConfig) -> list[Path]:
     return [*paths, reader] if reader.is_file() else paths
 
 
-def _log4j_option(platform: str) -> str:
+#: Levels at which nothing is silenced (log4j2-verbose.properties): what ``--debug`` sets.
+VERBOSE_LEVELS = frozenset({"ALL", "TRACE", "DEBUG", "INFO"})
+
+
+def _log4j_option(platform: str, level: str = "WARN") -> str:
+    """The JVM option naming the package's log4j2 file: quiet (benign warnings silenced) or verbose."""
     if platform not in ("local", "standalone"):
         return ""
+    name = "log4j2-verbose.properties" if level in VERBOSE_LEVELS else "log4j2.properties"
     # A real file for the JVM: extracted when the package is imported from a zip (--py-files).
-    properties = package_data.real_path(package_data.resource("careplus_spark.platform", "log4j2.properties"))
+    properties = package_data.real_path(package_data.resource("careplus_spark.platform", name))
     return f"-Dlog4j.configurationFile={properties.as_uri()}"
 
 

@@ -26,6 +26,9 @@ def test_readme_demo_command_runs_to_the_end() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     assert "demo finished" in output
+    # known-benign Spark/Delta warnings are silenced by the package's log4j2.properties
+    spark_warnings = re.findall(r"^\d\d:\d\d:\d\d WARN .*$", output, re.M)
+    assert not spark_warnings, spark_warnings[:10]
     for table in ("bronze.tickets", "silver.tickets", "bronze.logs", "bronze.logs_quarantine", "gold.fct_tickets"):
         row = rf"^{re.escape(table)}\s+[\d,]+\s+\d+"
         assert re.search(row, result.stdout, re.M), f"{table} missing:\n{result.stdout[-3000:]}"

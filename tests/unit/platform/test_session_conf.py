@@ -89,3 +89,21 @@ def test_missing_jar_cache_tells_how_to_fix(base_cfg: AppConfig, tmp_path: Path)
 def test_user_spark_conf_wins(base_cfg: AppConfig) -> None:
     cfg = replace(base_cfg, spark=replace(base_cfg.spark, conf={"spark.sql.shuffle.partitions": "7"}))
     assert spark_conf(cfg)["spark.sql.shuffle.partitions"] == "7"
+
+
+def _log4j_file(conf: dict[str, str]) -> Path:
+    options = conf["spark.driver.extraJavaOptions"].split()
+    option = next(o for o in options if o.startswith("-Dlog4j.configurationFile="))
+    return Path(option.split("=", 1)[1].removeprefix("file://"))
+
+
+def test_benign_warnings_are_silenced_and_debug_levels_silence_nothing(base_cfg: AppConfig) -> None:
+    quiet = _log4j_file(spark_conf(base_cfg)).read_text(encoding="utf-8")
+    for logger in ("MapPartitionsRDD", "SparkStringUtils", "CaseInsensitiveStringMap"):
+        assert logger in quiet
+    assert "MergeIntoCommand" not in quiet  # a changed MERGE source is a real warning
+    for level in ("INFO", "DEBUG"):
+        verbose = _log4j_file(spark_conf(replace(base_cfg, spark=replace(base_cfg.spark, log_level=level))))
+        text = verbose.read_text(encoding="utf-8")
+        assert verbose.name == "log4j2-verbose.properties"
+        assert ".level = error" not in text and "rootLogger.level = info" in text
