@@ -180,15 +180,17 @@ def _cmd_jars(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    import dataclasses
-    import pprint
+    import yaml
+
+    from careplus_spark.platform import secrets, typed
 
     cfg = _config(args)
     if args.spark_conf:
-        for key, value in sorted(session.spark_conf(cfg, include_secrets=False).items()):
+        settings = secrets.mask_settings(session.spark_conf(cfg, include_secrets=False))
+        for key, value in sorted(settings.items()):
             print(f"{key}={value}")
     else:
-        pprint.pprint(dataclasses.asdict(cfg), width=110, sort_dicts=False)
+        print(yaml.safe_dump(typed.plain(cfg), sort_keys=False, allow_unicode=True, width=110), end="")
     return 0
 
 

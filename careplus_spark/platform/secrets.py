@@ -101,3 +101,24 @@ def _fetch_aws_secret(spec: str) -> str:
         return str(json.loads(value)[json_key])
     except (ValueError, KeyError, TypeError):
         raise SecretError(f"AWS secret {secret_id!r} is not JSON with key {json_key!r}") from None
+
+
+#: Parts of a setting's name that make it a secret wherever it appears (``spark.conf``,
+#: JDBC ``options``): its value is masked when shown.
+SECRET_NAME_PARTS = ("secret", "password", "passwd", "token", "credential", "private.key", "privatekey")
+
+
+def looks_secret(name: str) -> bool:
+    """True for a setting name such as ``spark.hadoop.fs.s3a.secret.key`` or ``session.token``.
+
+    Example:
+        >>> looks_secret("spark.hadoop.fs.s3a.session.token"), looks_secret("spark.sql.shuffle.partitions")
+        (True, False)
+    """
+    lowered = name.lower()
+    return any(part in lowered for part in SECRET_NAME_PARTS)
+
+
+def mask_settings(settings: Mapping[str, str]) -> dict[str, str]:
+    """``settings`` with the values of secret-looking names replaced by ``***``."""
+    return {k: ("***" if looks_secret(k) and v else v) for k, v in settings.items()}

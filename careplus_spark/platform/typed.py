@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from careplus_spark.errors import ConfigError
-from careplus_spark.platform.secrets import Secret
+from careplus_spark.platform.secrets import Secret, looks_secret
 from careplus_spark.platform.yaml_tree import Provenance, interpolate
 
 _MISSING = object()
@@ -137,3 +137,28 @@ def _describe(raw: Any) -> str:
 
 def _origins(provenance: Provenance) -> str:
     return ", ".join(sorted(set(provenance.values()))) or "no files"
+
+
+def plain(value: Any) -> Any:
+    """The inverse of :func:`build` for display: dataclasses and mappings as dicts, secrets masked.
+
+    A :class:`~careplus_spark.platform.secrets.Secret` becomes ``"*** (<source>)"`` when set
+    (its source: ``env:VAR`` or ``aws-secretsmanager:<id>``, never the value), ``""`` when empty;
+    so does the text value of a secret-looking mapping key (``spark.conf``'s ``*.secret.key``).
+
+    Example:
+        >>> plain(Secret("pw", "env:DB_PASSWORD"))
+        '*** (env:DB_PASSWORD)'
+    """
+    if isinstance(value, Secret):
+        return f"*** ({value.source})" if value.is_set() else ""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        masked = {str(k) for k, v in value.items() if looks_secret(str(k)) and isinstance(v, str) and v}
+        return {str(k): "***" if str(k) in masked else plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
