@@ -16,13 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from careplus_spark.deploy.commands import build_package, deploy, dist_dir, render_calls
 from careplus_spark.errors import CarePlusError, ConfigError
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.generate import next_day_index, run_generate
 from careplus_spark.pipeline.report import format_dataframe
 from careplus_spark.pipeline.status import render
-from careplus_spark.platform import jars, session
+from careplus_spark.platform import jars, secrets, session, typed
 from careplus_spark.platform.config import AppConfig, load_config
 from careplus_spark.sources.log_reader import build_reader_jar
 
@@ -180,10 +182,6 @@ def _cmd_jars(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    import yaml
-
-    from careplus_spark.platform import secrets, typed
-
     cfg = _config(args)
     if args.spark_conf:
         settings = secrets.mask_settings(session.spark_conf(cfg, include_secrets=False))
