@@ -1,14 +1,16 @@
 """Cleaning rules of silver.tickets: ``Column -> Column`` helpers and one transform factory.
 
 The value mappings (priority/status/channel spellings, invalid interaction values,
-zero dates, accepted timestamp formats) live in YAML
+zero dates, the optional day-first/month-first and extra timestamp layouts) live in YAML
 (``careplus_spark/silver/mappings/tickets.yaml``, or ``silver.tickets_mappings``), not
 here. Invalid values become NULL; a row is never dropped here. Rows that cannot be made
 valid get a rule name in ``_rule`` (see :data:`RULES`) and go to the quarantine.
 
-Timestamp parsing uses ``try_to_timestamp`` (NULL on failure, Spark 3.5 and 4.x alike);
-run it inside :func:`corrected_time_parser` so that Spark 3.5 does not raise its
-"different result since Spark 3.0" error on text that no format matches.
+Timestamps are parsed by :mod:`careplus_spark.silver.timestamps` (year-first layouts with
+any separator, ``T``, fractions and offsets, and epoch numbers by default; UTC whatever the
+session time zone). It ends in ``try_to_timestamp`` (NULL on failure, Spark 3.5 and 4.x
+alike); run it inside :func:`corrected_time_parser` so that Spark 3.5 does not raise its
+"different result since Spark 3.0" error on text that no pattern parses.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from careplus_spark.errors import ConfigError
 from careplus_spark.lakehouse.delta import session_conf
 from careplus_spark.platform import package_data
 from careplus_spark.platform.package_data import Traversable
+from careplus_spark.silver.timestamps import TimestampLayouts, timestamp_of
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
@@ -66,8 +69,7 @@ class TicketMappings:
         open_statuses: canonical statuses that mean "open".
         interactions_min / interactions_max: the valid range of num_interactions.
         interactions_invalid: texts that mean "no value" (compared after trimming).
-        zero_dates: texts that mean "no date".
-        timestamp_formats: Spark datetime patterns, tried in order.
+        timestamps: zero dates and the layouts accepted besides the default ones.
     """
 
     priority: Mapping[str, str]
@@ -77,8 +79,12 @@ class TicketMappings:
     interactions_min: int
     interactions_max: int
     interactions_invalid: tuple[str, ...]
-    zero_dates: tuple[str, ...]
-    timestamp_formats: tuple[str, ...]
+    timestamps: TimestampLayouts
+
+    @property
+    def zero_dates(self) -> tuple[str, ...]:
+        """Texts that mean "no date" (``timestamps.zero_dates``)."""
+        return self.timestamps.zero_dates
 
 
 def load_mappings(path: str | Path | None = None) -> TicketMappings:
@@ -101,14 +107,11 @@ def load_mappings(path: str | Path | None = None) -> TicketMappings:
         found = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
         raise ConfigError(f"{where}: expected exactly the keys {sorted(expected)}, found {found}")
     interactions = _section(tree, "num_interactions", {"min", "max", "invalid"}, where)
-    stamps = _section(tree, "timestamps", {"zero_dates", "formats"}, where)
     status = _aliases(tree["status"], "status", where)
     open_statuses = tuple(str(s) for s in tree["open_statuses"] or ())
     unknown = sorted(set(open_statuses) - set(status.values()))
     if unknown:
         raise ConfigError(f"{where}: open_statuses {unknown} are not canonical statuses {sorted(set(status.values()))}")
-    if not stamps["formats"]:
-        raise ConfigError(f"{where}: timestamps.formats must list at least one format")
     return TicketMappings(
         priority=_aliases(tree["priority"], "priority", where),
         status=status,
@@ -117,8 +120,7 @@ def load_mappings(path: str | Path | None = None) -> TicketMappings:
         interactions_min=int(interactions["min"]),
         interactions_max=int(interactions["max"]),
         interactions_invalid=tuple(str(v) for v in interactions["invalid"] or ()),
-        zero_dates=tuple(str(v) for v in stamps["zero_dates"] or ()),
-        timestamp_formats=tuple(str(v) for v in stamps["formats"]),
+        timestamps=_timestamp_layouts(tree["timestamps"], where),
     )
 
 
@@ -128,6 +130,41 @@ def _section(tree: Mapping[str, Any], name: str, keys: set[str], where: Path | T
         found = sorted(section) if isinstance(section, dict) else type(section).__name__
         raise ConfigError(f"{where}: {name} must have exactly the keys {sorted(keys)}, found {found}")
     return section
+
+
+def _timestamp_layouts(section: Any, where: Path | Traversable) -> TimestampLayouts:
+    """``timestamps:``: ``zero_dates``, and optionally ``day_first``, ``month_first``, ``extra_formats``."""
+    if isinstance(section, dict) and "formats" in section:
+        raise ConfigError(
+            f"{where}: timestamps.formats is no longer read: year-first layouts, offsets and epochs are parsed "
+            "without it; set timestamps.day_first or timestamps.month_first for dd/MM/yyyy or MM/dd/yyyy dates "
+            "and list other Spark patterns in timestamps.extra_formats"
+        )
+    optional = {"day_first", "month_first", "extra_formats"}
+    if not isinstance(section, dict) or "zero_dates" not in section or set(section) - {"zero_dates", *optional}:
+        found = sorted(section) if isinstance(section, dict) else type(section).__name__
+        raise ConfigError(
+            f"{where}: timestamps must have the key zero_dates and may have {sorted(optional)}, found {found}"
+        )
+    flags = {}
+    for key in ("day_first", "month_first"):
+        flags[key] = section.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise ConfigError(f"{where}: timestamps.{key} must be true or false, found {flags[key]!r}")
+    if flags["day_first"] and flags["month_first"]:
+        raise ConfigError(
+            f"{where}: timestamps.day_first and timestamps.month_first are both true; 01/07/2025 would be "
+            "ambiguous: choose one"
+        )
+    extra = section.get("extra_formats") or []
+    if not isinstance(extra, list) or not all(isinstance(f, str) and f.strip() for f in extra):
+        raise ConfigError(f"{where}: timestamps.extra_formats must be a list of Spark patterns, found {extra!r}")
+    return TimestampLayouts(
+        zero_dates=tuple(str(v) for v in section["zero_dates"] or ()),
+        day_first=flags["day_first"],
+        month_first=flags["month_first"],
+        extra_formats=tuple(extra),
+    )
 
 
 def _aliases(section: Any, name: str, where: Path | Traversable) -> dict[str, str]:
@@ -180,19 +217,6 @@ def parse_int(col: Column, minimum: int, maximum: int, invalid: Sequence[str] = 
     return F.when(valid, number.cast("int")).otherwise(F.lit(None).cast("int"))
 
 
-def parse_timestamp(col: Column, formats: Sequence[str], zero_dates: Sequence[str] = ()) -> Column:
-    """A timestamp from text in any of ``formats``; zero dates and garbage become NULL.
-
-    Example:
-        >>> parse_timestamp(F.col("created_at"), ["yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy HH:mm"])  # doctest: +SKIP
-    """
-    text = F.trim(col.cast("string"))
-    parsed = F.coalesce(*[F.try_to_timestamp(text, F.lit(f)) for f in formats])
-    if zero_dates:
-        return F.when(text.isin(*zero_dates), F.lit(None).cast("timestamp")).otherwise(parsed)
-    return parsed
-
-
 def minutes_between(start: Column, end: Column) -> Column:
     """Whole minutes from ``start`` to ``end``; NULL when either is NULL or end < start."""
     seconds = F.unix_timestamp(end) - F.unix_timestamp(start)
@@ -229,15 +253,17 @@ def clean_tickets(mappings: TicketMappings) -> Callable[[DataFrame], DataFrame]:
         >>> bronze.transform(clean_tickets(load_mappings())).select("priority", "_rule")  # doctest: +SKIP
     """
 
-    def ts(name: str) -> Column:
-        return parse_timestamp(F.col(f"`{name}`"), mappings.timestamp_formats, mappings.zero_dates)
-
     def transform(df: DataFrame) -> DataFrame:
-        updated = F.col("updated_at") if dict(df.dtypes).get("updated_at") == "timestamp" else ts("updated_at")
+        types = dict(df.dtypes)
+
+        def ts(name: str) -> Column:
+            # by the source type: a timestamp is kept, a number is an epoch, text is parsed
+            return timestamp_of(F.col(f"`{name}`"), types[name], mappings.timestamps)
+
         cleaned = df.select(
             clean_text(F.col("ticket_id")).alias("ticket_id"),
             ts("created_at").alias("created_at"),
-            updated.alias("updated_at"),
+            ts("updated_at").alias("updated_at"),
             ts("resolved_at").alias("resolved_at"),
             clean_text(F.col("agent")).alias("agent"),
             map_values(F.col("priority"), mappings.priority).alias("priority"),

@@ -13,11 +13,7 @@ Example:
 from __future__ import annotations
 
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
-from careplus_spark.synthetic.clock import (
-    ALTERNATE_FORMATS,
-    CANONICAL_FORMAT,
-    UPDATED_AT_FORMAT,
-)
+from careplus_spark.synthetic.clock import CANONICAL_FORMAT, UPDATED_AT_FORMAT
 from careplus_spark.synthetic.connect import parse_mysql_url, sink_for_url
 from careplus_spark.synthetic.generator import (
     Counts,
@@ -27,6 +23,7 @@ from careplus_spark.synthetic.generator import (
     generate,
     generate_day,
 )
+from careplus_spark.synthetic.layouts import LAYOUTS, LayoutPicker
 from careplus_spark.synthetic.mysql_sink import MySqlSink
 from careplus_spark.synthetic.sinks import (
     DEFAULT_TABLE,
@@ -34,21 +31,23 @@ from careplus_spark.synthetic.sinks import (
     SqlTicketSink,
     TicketSink,
 )
-from careplus_spark.synthetic.spec import DIRTY_RATE_FIELDS, RATE_FIELDS, GenerateSpec
+from careplus_spark.synthetic.spec import DIRTY_RATE_FIELDS, RATE_FIELDS, TIMESTAMP_RATE_FIELDS, GenerateSpec
 from careplus_spark.synthetic.tickets import TicketRow, TicketUpdate
 
 __all__ = [
-    "ALTERNATE_FORMATS",
     "CANONICAL_FORMAT",
     "DEFAULT_TABLE",
     "DIRTY_RATE_FIELDS",
+    "LAYOUTS",
     "RATE_FIELDS",
     "TICKET_COLUMNS",
+    "TIMESTAMP_RATE_FIELDS",
     "UPDATED_AT_FORMAT",
     "Counts",
     "DayStats",
     "GenerateSpec",
     "GenerateStats",
+    "LayoutPicker",
     "MySqlSink",
     "Progress",
     "SqlTicketSink",

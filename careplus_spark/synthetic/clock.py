@@ -14,11 +14,9 @@ US_PER_SECOND = 1_000_000
 SECONDS_PER_DAY = 86_400
 US_PER_DAY = SECONDS_PER_DAY * US_PER_SECOND
 
-#: created_at / resolved_at are written in this format unless a dirty trait applies.
+#: created_at / resolved_at are written in this format unless a dirty trait applies (the
+#: other layouts: :mod:`careplus_spark.synthetic.layouts`).
 CANONICAL_FORMAT = "%Y-%m-%d %H:%M:%S"
-#: Other formats of created_at / resolved_at (``mixed_timestamp_formats``); the
-#: ``%d/%m/%Y`` one is day-first and has no seconds.
-ALTERNATE_FORMATS: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%SZ")
 #: updated_at text in SQLite (sorts lexicographically); MySQL stores DATETIME(6).
 UPDATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 

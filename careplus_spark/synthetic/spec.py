@@ -15,13 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from careplus_spark.synthetic.layouts import LAYOUTS
+
+#: Rates of the created_at / resolved_at layouts (:mod:`careplus_spark.synthetic.layouts`), by layout.
+TIMESTAMP_RATE_FIELDS: tuple[str, ...] = tuple(f"ts_{name}" for name in LAYOUTS)
 #: Rates that only make the data dirtier; all of them at 0 give a perfectly clean output.
 DIRTY_RATE_FIELDS: tuple[str, ...] = (
     "dirty_priority",
     "dirty_case",
     "invalid_interactions",
     "zero_date",
-    "mixed_timestamp_formats",
+    *TIMESTAMP_RATE_FIELDS,
     "unparseable_created_at",
     "trailing_spaces",
     "dirty_level",
@@ -70,7 +74,12 @@ class GenerateSpec:
         dirty_case: Rate of odd case / surrounding spaces on priority, channel, status.
         invalid_interactions: Rate of ``-999999`` or non-numeric ``num_interactions``.
         zero_date: Rate of ``0000-00-00 00:00:00`` in created_at or resolved_at.
-        mixed_timestamp_formats: Rate of non-canonical created_at/resolved_at formats.
+        ts_iso_t, ts_iso_z, ts_slash, ts_dot, ts_no_seconds, ts_fraction, ts_offset,
+            ts_epoch_s, ts_epoch_ms, ts_date_only, ts_day_first, ts_month_first: Rate of
+            created_at/resolved_at values (other than zero dates and garbage) written in
+            that layout (see :data:`~careplus_spark.synthetic.layouts.LAYOUTS`); together at
+            most 1, the canonical ``2025-07-01 07:11:00`` takes the rest. ``ts_month_first``
+            is 0: silver reads it only with ``timestamps.month_first``.
         unparseable_created_at: Rate of garbage created_at text.
         trailing_spaces: Rate of trailing spaces on agent, IssUeCat, agent_feedback.
         dirty_level: Rate of misspelt or odd-case log levels.
@@ -102,7 +111,18 @@ class GenerateSpec:
     dirty_case: float = 0.05
     invalid_interactions: float = 0.03
     zero_date: float = 0.01
-    mixed_timestamp_formats: float = 0.1
+    ts_iso_t: float = 0.02
+    ts_iso_z: float = 0.02
+    ts_slash: float = 0.01
+    ts_dot: float = 0.01
+    ts_no_seconds: float = 0.01
+    ts_fraction: float = 0.01
+    ts_offset: float = 0.01
+    ts_epoch_s: float = 0.01
+    ts_epoch_ms: float = 0.01
+    ts_date_only: float = 0.005
+    ts_day_first: float = 0.02
+    ts_month_first: float = 0.0
     unparseable_created_at: float = 0.002
     trailing_spaces: float = 0.03
     dirty_level: float = 0.05
@@ -142,6 +162,10 @@ class GenerateSpec:
         overrides: dict[str, Any] = dict(rates)
         return dataclasses.replace(self, **overrides)
 
+    def timestamp_layout_rates(self) -> dict[str, float]:
+        """The ``ts_*`` rates by layout name, e.g. ``{"slash": 0.01, ...}``."""
+        return {field[3:]: getattr(self, field) for field in TIMESTAMP_RATE_FIELDS}
+
     def day_date(self, day_index: int) -> date:
         """Return the calendar date of ``day_index`` (0 is ``start_date``)."""
         return self.start_date + timedelta(days=day_index)
@@ -161,6 +185,9 @@ class GenerateSpec:
         _check_float("events_per_ticket", self.events_per_ticket, 0.0, 1_000.0)
         for name in RATE_FIELDS:
             _check_float(name, getattr(self, name), 0.0, 1.0)
+        layouts = sum(getattr(self, name) for name in TIMESTAMP_RATE_FIELDS)
+        if layouts > 1.0 + 1e-9:
+            raise ValueError(f"the ts_* layout rates add up to {layouts:g}; at most 1 is possible")
         last = self.day_date(self.days - 1)
         if last.year != self.start_date.year:
             raise ValueError(

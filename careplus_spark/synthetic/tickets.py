@@ -10,13 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from careplus_spark.synthetic import vocab
-from careplus_spark.synthetic.clock import (
-    ALTERNATE_FORMATS,
-    SECONDS_PER_DAY,
-    UpdatedAtClock,
-    format_updated,
-    write_time_us,
-)
+from careplus_spark.synthetic.clock import SECONDS_PER_DAY, UpdatedAtClock, format_updated, write_time_us
+from careplus_spark.synthetic.layouts import LayoutPicker
 from careplus_spark.synthetic.spec import GenerateSpec, stream_rng
 
 #: One row in TICKET_COLUMNS order.
@@ -86,8 +81,9 @@ def new_ticket_batches(
         Batches of rows in commit order (see :class:`UpdatedAtClock`).
     """
     rng = stream_rng(spec.seed, day, "tickets")
+    layouts = LayoutPicker.of(spec.timestamp_layout_rates())
     for lo, hi in _chunk_bounds(len(created), batch_size):
-        drafts = [_draft_ticket(rng, spec, day, seq, created[seq]) for seq in range(lo, hi)]
+        drafts = [_draft_ticket(rng, spec, layouts, day, seq, created[seq]) for seq in range(lo, hi)]
         updated = [d.updated_us for d in drafts]
         order = clock.adjust(updated, last=hi == len(created))
         yield [drafts[j].row(format_updated(day, updated[j])) for j in order]
@@ -103,7 +99,7 @@ def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
 
 
 def _draft_ticket(
-    rng: random.Random, spec: GenerateSpec, day: date, seq: int, created_s: int
+    rng: random.Random, spec: GenerateSpec, layouts: LayoutPicker, day: date, seq: int, created_s: int
 ) -> _Draft:
     created_dt = datetime(day.year, day.month, day.day) + timedelta(seconds=created_s)
     resolved_at: str | None = None
@@ -111,13 +107,13 @@ def _draft_ticket(
     if rng.random() < spec.initially_resolved:
         low, high = _pick(rng, _RESOLUTION_BUCKETS)
         duration = low + int(rng.random() * (high - low + 1))
-        resolved_at = _timestamp_text(rng, spec, created_dt + timedelta(seconds=duration))
+        resolved_at = _timestamp_text(rng, spec, layouts, created_dt + timedelta(seconds=duration))
         if created_s + duration < SECONDS_PER_DAY:
             base_s = created_s + duration
     statuses = vocab.OPEN_STATUSES if resolved_at is None else vocab.CLOSED_STATUSES
     fields = (
         ticket_id(day, seq),
-        _created_text(rng, spec, created_dt),
+        _created_text(rng, spec, layouts, created_dt),
         resolved_at,
         _trailing(rng, spec, _pick(rng, vocab.AGENTS)),
         _priority(rng, spec),
@@ -142,12 +138,13 @@ def resolution_updates(
     resolved_at is a time of ``day`` and updated_at a few minutes later (within ``day``).
     """
     chosen = [tid for tid in open_ids if rng.random() < spec.resolve_fraction]
+    layouts = LayoutPicker.of(spec.timestamp_layout_rates())
     start = datetime(day.year, day.month, day.day)
     texts: list[tuple[str, str]] = []
     updated: list[int] = []
     for _ in chosen:
         second = int(rng.random() * SECONDS_PER_DAY)
-        resolved_at = _timestamp_text(rng, spec, start + timedelta(seconds=second))
+        resolved_at = _timestamp_text(rng, spec, layouts, start + timedelta(seconds=second))
         status = _odd_case(rng, spec.dirty_case, _pick(rng, vocab.CLOSED_STATUSES))
         texts.append((resolved_at, status))
         updated.append(write_time_us(rng, second))
@@ -160,18 +157,16 @@ def _pick(rng: random.Random, values: Sequence[T]) -> T:
     return values[int(rng.random() * len(values))]
 
 
-def _created_text(rng: random.Random, spec: GenerateSpec, value: datetime) -> str:
+def _created_text(rng: random.Random, spec: GenerateSpec, layouts: LayoutPicker, value: datetime) -> str:
     if rng.random() < spec.unparseable_created_at:
         return _pick(rng, vocab.UNPARSEABLE_DATES)
-    return _timestamp_text(rng, spec, value)
+    return _timestamp_text(rng, spec, layouts, value)
 
 
-def _timestamp_text(rng: random.Random, spec: GenerateSpec, value: datetime) -> str:
+def _timestamp_text(rng: random.Random, spec: GenerateSpec, layouts: LayoutPicker, value: datetime) -> str:
     if rng.random() < spec.zero_date:
         return vocab.ZERO_DATE
-    if rng.random() < spec.mixed_timestamp_formats:
-        return value.strftime(_pick(rng, ALTERNATE_FORMATS))
-    return value.isoformat(" ")  # == strftime(CANONICAL_FORMAT): no microseconds here
+    return layouts.format(rng, value)
 
 
 def _odd_case(rng: random.Random, rate: float, value: str) -> str:

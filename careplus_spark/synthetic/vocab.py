@@ -43,7 +43,10 @@ OPEN_STATUSES: tuple[str, ...] = ("Open", "Open", "Open", "Escalated")
 CLOSED_STATUSES: tuple[str, ...] = ("Resolved", "Resolved", "Resolved", "Closed")
 INVALID_INTERACTIONS: tuple[str, ...] = ("-999999", "-999999", "n/a", "N/A", "unknown", "none")
 ZERO_DATE = "0000-00-00 00:00:00"
-UNPARSEABLE_DATES: tuple[str, ...] = ("not a date", "TBD", "n/a", "##########", "yesterday")
+#: Garbage created_at text; the last two look like dates but are not (30 February, hour 25).
+UNPARSEABLE_DATES: tuple[str, ...] = (
+    "not a date", "TBD", "n/a", "##########", "yesterday", "2025-02-30 10:00:00", "2025-07-01 25:00:00",
+)
 
 FEEDBACK_ASCII: tuple[str, ...] = (
     "Customer satisfied with the resolution",

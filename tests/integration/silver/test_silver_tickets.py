@@ -9,14 +9,16 @@ from dataclasses import replace
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from careplus_spark.bronze import reconcile as bronze_reconcile
 from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.silver import tickets as silver_tickets
-from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url
+from careplus_spark.synthetic import LAYOUTS, GenerateSpec, generate, sink_for_url
 from tests.integration.bronze.test_tickets_incremental import COLUMNS, Source
+from tests.synthetic_support import epoch_micros, expected_utc, layout_of
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +159,33 @@ def test_generated_days_reconcile_end_to_end(spark: SparkSession, cfg: AppConfig
     silver = table(spark, cfg, "tickets")
     assert silver.count() == silver.select("ticket_id").distinct().count()
     assert silver.where("priority NOT IN ('High', 'Medium', 'Low') OR created_at IS NULL").count() == 0
+
+
+def test_every_generated_layout_reaches_silver_and_only_garbage_is_quarantined(
+    spark: SparkSession, cfg: AppConfig, mysql_db  # type: ignore[no-untyped-def]
+) -> None:
+    source = cfg.sources.tickets
+    layouts = {f"ts_{name}": 0.07 for name in LAYOUTS if name != "month_first"}
+    spec = GenerateSpec(seed=5, days=1, tickets_per_day=150, log_files_per_day=0, zero_date=0.03,
+                        unparseable_created_at=0.05).with_rates(layouts)
+    with sink_for_url(source.url, source.user, source.password.reveal(), source.table) as sink:
+        generate(spec, sink, None)
+    with mysql_db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT ticket_id, created_at, resolved_at FROM {source.table}")
+        texts = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+    assert {layout_of(v) for pair in texts.values() for v in pair} >= {*LAYOUTS} - {"month_first"}
+    result = run(spark, cfg)
+    garbage = {tid for tid, (created, _) in texts.items() if expected_utc(created) is None}
+    assert garbage and result.rows_quarantined == len(garbage)
+    quarantined = {r.ticket_id: r for r in table(spark, cfg, "tickets_quarantine").collect()}
+    assert set(quarantined) == garbage
+    for tid, row in quarantined.items():
+        assert row._rule == "unparseable_created_at"
+        assert f'"created_at":"{texts[tid][0]}"' in row._raw  # the raw value next to the rule
+    got = table(spark, cfg, "tickets").select(
+        "ticket_id", F.unix_micros("created_at").alias("created"), F.unix_micros("resolved_at").alias("resolved")
+    )
+    want = [(tid, epoch_micros(expected_utc(c)), epoch_micros(expected_utc(r)))
+            for tid, (c, r) in texts.items() if tid not in garbage]
+    assert_df_equality(got, spark.createDataFrame(want, "ticket_id string, created bigint, resolved bigint"),
+                       ignore_row_order=True, ignore_nullable=True)

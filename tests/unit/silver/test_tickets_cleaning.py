@@ -19,6 +19,7 @@ from careplus_spark.silver.ticket_cleaning import (
     corrected_time_parser,
     load_mappings,
 )
+from careplus_spark.silver.timestamps import parse_timestamp
 
 MAPPINGS = load_mappings()
 RAW = (
@@ -80,7 +81,7 @@ def test_mixed_timestamp_formats_are_parsed_and_zero_dates_nulled(spark: SparkSe
     )
     with corrected_time_parser(spark):
         out = df.select(
-            "i", cleaning.parse_timestamp(F.col("v"), MAPPINGS.timestamp_formats, MAPPINGS.zero_dates).alias("v")
+            "i", parse_timestamp(F.col("v"), MAPPINGS.timestamps).alias("v")
         )
         t = dt.datetime(2025, 7, 1, 10, 11, 12)
         want = [t, t, t.replace(second=0), t, t, None, None, None, None, None, None]
@@ -151,6 +152,27 @@ def test_clean_tickets_normalises_values_and_flags_blocking_rules(spark: SparkSe
             ],
             "ticket_id string, priority string, num_interactions int, issue_cat string, channel string, "
             "status string, is_open boolean, _rule string",
+        )
+        assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_clean_tickets_parses_every_layout_into_utc_and_resolution_minutes(spark: SparkSession) -> None:
+    u = dt.datetime(2025, 7, 2, 8, 0, 0)
+    rows = [
+        ("T1", "2025/07/01 07:11:00", u, "2025/07/01 08:41:00", "Alice Johnson", "High", "1", "Billing", "Chat",
+         "Resolved", "ok"),
+        ("T2", "2025-07-01T09:11:00+02:00", u, "1751359260", "Alice Johnson", "High", "1", "Billing", "Chat",
+         "Resolved", "ok"),
+        ("T3", "01/07/2025 07:11", u, "2025.07.01T08:41:30.5Z", "Alice Johnson", "High", "1", "Billing", "Chat",
+         "Resolved", "ok"),
+    ]
+    with corrected_time_parser(spark):
+        out = spark.createDataFrame(rows, RAW).transform(clean_tickets(MAPPINGS))
+        got = out.select("ticket_id", F.unix_seconds("created_at").alias("created"), "resolution_time_mins", "_rule")
+        created = 1751353860  # 2025-07-01 07:11:00 UTC
+        want = spark.createDataFrame(
+            [("T1", created, 90, None), ("T2", created, 90, None), ("T3", created, 90, None)],
+            "ticket_id string, created bigint, resolution_time_mins int, _rule string",
         )
         assert_df_equality(got, want, ignore_row_order=True, ignore_nullable=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from careplus_spark.synthetic import TICKET_COLUMNS, GenerateStats
-from tests.synthetic_support import ALTERNATE_TS, rows
+from tests.synthetic_support import LAYOUT_TS, rows
 
 
 def columns(dirty: tuple[Path, GenerateStats]) -> dict[str, list[str]]:
@@ -42,7 +42,7 @@ def test_zero_alternate_and_unparseable_timestamps_appear(dirty: tuple[Path, Gen
     assert (
         "0000-00-00 00:00:00" in col["created_at"] and "0000-00-00 00:00:00" in col["resolved_at"]
     )
-    for name, pattern in ALTERNATE_TS.items():
+    for name, pattern in LAYOUT_TS.items():
         assert any(pattern.match(v) for v in col["created_at"]), name
         assert any(v and pattern.match(v) for v in col["resolved_at"]), name
     assert any(v[0].isalpha() or v.startswith("#") for v in col["created_at"]), (
