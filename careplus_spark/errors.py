@@ -75,3 +75,14 @@ class DeployError(CarePlusError):
     that failed (names the setting or the call); nothing was half-deployed."""
 
     exit_code = 8
+
+
+class DataQualityError(DataError):
+    """A data-quality alarm with ``quality.alarms.action: fail``: a rule nulled or quarantined a
+    larger share of a step's rows than its threshold (exit code 9).
+
+    Raised after the step has written its tables, its quarantine and ``ops.dq_results``, and
+    before it saves its watermarks, so a re-run processes the same changes again.
+    """
+
+    exit_code = 9

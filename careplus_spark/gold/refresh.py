@@ -13,7 +13,10 @@ watermarks per input, change feeds, watermarks saved last) a run:
 3. checks them against the table's data-quality rules (:mod:`careplus_spark.gold.quality`):
    rows breaking a blocking rule go to ``gold.quarantine``, never to gold;
 4. MERGEs the rest: inserts, updates only rows whose values changed (row hash), and
-   deletes rows of the scope that no longer exist or no longer pass.
+   deletes rows of the scope that no longer exist or no longer pass;
+5. with ``quality.alarms.action: fail``, a rule whose share of the scope's rows is above
+   its threshold fails the step here, after the MERGE and before the watermarks are saved
+   (:mod:`careplus_spark.quality.alarms`); the models after it in the step do not run.
 
 No watermark, a recreated input, an unavailable change feed or ``--full-refresh``
 recompute everything (and delete what is no longer there); the transforms are
@@ -34,6 +37,7 @@ from careplus_spark.gold.quality import enforce_rules
 from careplus_spark.gold.scope import Scope, plan_scope, restrict
 from careplus_spark.lakehouse import catalog, incremental, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.quality import alarms
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -141,12 +145,14 @@ def recompute(spark: SparkSession, ctx: RunContext, model: GoldModel, batch: inc
     scope = changed_scope(spark, model, batch)
     try:
         candidates = model.build(spark, ctx, batch, scope)
-        with enforce_rules(spark, ctx, model.qualified, candidates, scope) as checked:
+        with enforce_rules(spark, ctx, model.qualified, candidates, scope, step=model.spec.step) as checked:
             merged = merge_model(spark, ctx, model, checked.passed, scope)
-            read, quarantined = checked.read, checked.quarantined
+            read, quarantined, shares = checked.read, checked.quarantined, checked.shares
     finally:
         if scope.values is not None:
             scope.values.unpersist()
+    alarms.raise_on_failure(f"{model.spec.step} ({model.qualified})", shares)
+    notes = [f", {merged.deleted} deleted" if merged.deleted else "", alarms.describe_alarms(shares)]
     return StepResult(
         step=model.qualified,
         rows_read=read,
@@ -155,7 +161,8 @@ def recompute(spark: SparkSession, ctx: RunContext, model: GoldModel, batch: inc
         rows_quarantined=quarantined,
         rows_skipped=read - merged.inserted - merged.updated - quarantined,
         versions={merged.table: merged.version} if merged.version is not None else {},
-        detail=f"recomputed {scope.describe()}" + (f", {merged.deleted} deleted" if merged.deleted else ""),
+        detail=f"recomputed {scope.describe()}{notes[0]}" + (f"; {notes[1]}" if notes[1] else ""),
+        quality=alarms.nonzero(shares),
     )
 
 

@@ -46,8 +46,53 @@ class RunContext:
 
 
 @dataclass(frozen=True)
+class RuleShare:
+    """How many of a step's ``checked`` rows one data-quality rule nulled or quarantined.
+
+    ``threshold`` is the rule's alarm threshold (a share; None: it never alarms); ``alarm``
+    the action taken because the share is above it (``warn`` or ``fail``), None when quiet.
+    See :mod:`careplus_spark.quality.alarms`.
+    """
+
+    table: str
+    rule: str
+    check: str
+    severity: str
+    checked: int
+    failed: int
+    threshold: float | None = None
+    alarm: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``<database>.<table>.<rule>``, as in ``quality.alarms.rules``."""
+        return f"{self.table}.{self.rule}"
+
+    @property
+    def share(self) -> float | None:
+        """``failed / checked``; None when no row was checked."""
+        return self.failed / self.checked if self.checked else None
+
+    def describe(self) -> str:
+        """One line, e.g. ``silver.tickets.unparseable_created_at: 2 of 50 rows (4.00%) > threshold 1.00%``.
+
+        Example:
+            >>> RuleShare("silver.tickets", "unmapped_status", "mapping", "warn", 50, 1, 0.05).describe()
+            'silver.tickets.unmapped_status: 1 of 50 rows (2.00%), threshold 5.00%'
+        """
+        limit = "no threshold" if self.threshold is None else f"threshold {self.threshold:.2%}"
+        share = f" ({self.share:.2%})" if self.share is not None else ""
+        relation = " > " if self.alarm else ", "
+        return f"{self.name}: {self.failed:,} of {self.checked:,} rows{share}{relation}{limit}"
+
+
+@dataclass(frozen=True)
 class StepResult:
-    """Counts of one step; ``read == written + quarantined + skipped`` must hold."""
+    """Counts of one step; ``read == written + quarantined + skipped`` must hold.
+
+    ``quality`` holds the data-quality rules that nulled or quarantined rows of this step
+    (non-zero counts only), ``alarms`` those of them whose share is above their threshold.
+    """
 
     step: str
     rows_read: int = 0
@@ -58,6 +103,12 @@ class StepResult:
     versions: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     detail: str = ""
+    quality: tuple[RuleShare, ...] = ()
+
+    @property
+    def alarms(self) -> tuple[RuleShare, ...]:
+        """The rules of :attr:`quality` that raised an alarm."""
+        return tuple(r for r in self.quality if r.alarm)
 
     @classmethod
     def combine(cls, step: str, parts: Sequence[StepResult], seconds: float) -> StepResult:
@@ -80,4 +131,5 @@ class StepResult:
             versions=versions,
             seconds=seconds,
             detail="; ".join(f"{p.step}: {p.detail}" for p in parts),
+            quality=tuple(r for p in parts for r in p.quality),
         )

@@ -1,8 +1,10 @@
 """What the lakehouse holds and how its runs went: ``careplus status`` on one screen.
 
 Sections: the last runs from the run ledger ``ops.runs`` (one line per step, grouped
-by run, with the error of a failed step), every table's version, row count and last
-commit time, the incremental cursors (``ops.cursors``) and the log-files ledger
+by run, with the error of a failed step), the data-quality results of the latest run that
+recorded any (``ops.dq_results``: every rule that nulled or quarantined rows, its share and
+threshold, alarms first and counted in the heading), every table's version, row count and
+last commit time, the incremental cursors (``ops.cursors``) and the log-files ledger
 (``ops.log_files``). Every section says so when its table does not exist yet.
 """
 
@@ -29,6 +31,83 @@ FILES_LISTED = 10
 
 RUN_HEADERS = ("run", "env", "job", "status", "started", "read", "written", "updated", "quarantined", "skipped",
                "seconds", "versions")
+QUALITY_HEADERS = ("alarm", "step", "rule", "severity", "checked", "failed", "share", "threshold")
+#: ``ops.dq_results`` columns that tables written before the alarms lack (read as NULL).
+_LATER_RESULT_COLUMNS = ("step", "share", "threshold", "alarm")
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    """The data-quality results of one run: the rules that nulled or quarantined rows.
+
+    Attributes:
+        run_id: the latest run that recorded results.
+        rules: rules checked in that run (all of them, zero failures included).
+        rows: (alarm, step, rule, severity, checked, failed, share, threshold) of the rules
+            with failures, alarms first; ``rule`` is ``<database>.<table>.<rule>``.
+    """
+
+    run_id: str
+    rules: int
+    rows: tuple[tuple[str, str, str, str, int, int, float | None, float | None], ...]
+
+
+def quality_summary(spark: SparkSession, results: TableRef) -> QualitySummary | None:
+    """The results of the latest run in ``ops.dq_results``; None when there are none yet.
+
+    A table written before the alarms existed has no ``share``/``threshold``/``alarm``
+    columns: the share is computed, the others are empty.
+    """
+    if not tables.exists(spark, results):
+        return None
+    from pyspark.sql import functions as F
+
+    df = spark.read.format("delta").load(results.path)
+    df = df.select("*", *[F.lit(None).alias(c) for c in _LATER_RESULT_COLUMNS if c not in df.columns])
+    latest = df.orderBy(F.desc("recorded_at"), F.desc("run_id")).select("run_id").first()
+    if latest is None:
+        return None
+    run = df.where(F.col("run_id") == F.lit(latest["run_id"]))
+    share = F.coalesce(F.col("share").cast("double"), F.col("failed") / F.col("checked"))
+    rows = (
+        run.where(F.col("failed") > 0)
+        .select(
+            F.coalesce(F.col("alarm").cast("string"), F.lit("")).alias("alarm"),
+            F.coalesce(F.col("step").cast("string"), F.lit("")).alias("step"),
+            F.concat_ws(".", "table", "rule").alias("rule"),
+            "severity", "checked", "failed", share.alias("share"), F.col("threshold").cast("double"),
+        )
+        .orderBy(F.col("alarm") == F.lit(""), F.desc("share"), "rule")
+        .collect()
+    )
+    return QualitySummary(latest["run_id"], run.count(), tuple(tuple(r) for r in rows))  # type: ignore[misc]
+
+
+def format_quality(summary: QualitySummary | None) -> str:
+    """The data-quality section: a heading naming the run and its alarms, then the rules with failures.
+
+    Example:
+        >>> print(format_quality(QualitySummary("r1", 9, (
+        ...     ("warn", "silver_tickets", "silver.tickets.unparseable_created_at", "block", 50, 2, 0.04, 0.01),))))
+        run r1: 9 rule(s) checked; 1 ALARM(S): silver.tickets.unparseable_created_at (warn)
+        alarm  step            rule                                   severity  checked  failed  share  threshold
+        -----  --------------  -------------------------------------  --------  -------  ------  -----  ---------
+        warn   silver_tickets  silver.tickets.unparseable_created_at  block          50       2  4.00%  1.00%
+    """
+    if summary is None:
+        return "no data-quality results yet"
+    alarmed = [f"{row[2]} ({row[0]})" for row in summary.rows if row[0]]
+    heading = f"run {summary.run_id}: {summary.rules} rule(s) checked; " + (
+        f"{len(alarmed)} ALARM(S): {', '.join(alarmed)}" if alarmed else "no alarm"
+    )
+    if not summary.rows:
+        return heading + "\nno rule nulled or quarantined a row"
+    lines = [(*row[:6], _percent(row[6]), _percent(row[7])) for row in summary.rows]
+    return heading + "\n" + format_table(QUALITY_HEADERS, lines)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.2%}"
 
 
 def lakehouse_tables(cfg: AppConfig) -> list[TableRef]:
@@ -196,6 +275,7 @@ def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
     sections = [
         f"CarePlus status ({cfg.env}): lakehouse {root}",
         f"== runs (last {runs}) ==\n" + format_runs(recent_runs(spark, catalog.RUNS.ref(root), runs)),
+        "== data quality ==\n" + format_quality(quality_summary(spark, catalog.DQ_RESULTS.ref(root))),
         "== tables ==\n" + (
             format_table(["table", "rows", "version", "last modified (UTC)"],
                          [(n, c, v, _utc_text(t)) for n, c, v, t in table_lines])

@@ -1,4 +1,16 @@
-"""The pipeline's steps in order, and running a selection of them with progress."""
+"""The pipeline's steps in order, and running a selection of them with progress.
+
+A step's progress line ends with the share of its rows each data-quality rule nulled or
+quarantined (non-zero ones only), and each alarm gets a line of its own::
+
+    [4/9] silver_tickets: read 50, written 48, updated 0, quarantined 2 (3.1 s); data quality:
+          silver.tickets.unparseable_created_at 4.00%
+    [4/9] silver_tickets: DATA-QUALITY ALARM (warn): silver.tickets.unparseable_created_at:
+          2 of 50 rows (4.00%) > threshold 1.00%
+
+(each on one line). With ``quality.alarms.action: fail`` the step fails instead
+(:class:`~careplus_spark.errors.DataQualityError`, exit code 9) and the run stops there.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +24,11 @@ from careplus_spark.bronze import tickets as bronze_tickets
 from careplus_spark.errors import ConfigError
 from careplus_spark.exposure import expose as exposure
 from careplus_spark.gold import refresh as gold
+from careplus_spark.gold.quality import rule_names as gold_rule_names
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.ledger import RunLedger
+from careplus_spark.platform.config import AppConfig
+from careplus_spark.quality import alarms
 from careplus_spark.silver import logs as silver_logs
 from careplus_spark.silver import tickets as silver_tickets
 
@@ -68,6 +83,41 @@ def resolve(names: Sequence[str]) -> list[str]:
     return [s for s in STEPS if s in selected]
 
 
+def checked_rules(cfg: AppConfig) -> dict[str, tuple[str, ...]]:
+    """The data-quality rules of every table a step checks, by table (``silver.tickets``: [...])."""
+    return {
+        silver_tickets.TABLE: silver_tickets.RULE_NAMES,
+        silver_logs.TABLE: silver_logs.RULE_NAMES,
+        **gold_rule_names(cfg.quality.rules_dir or None),
+    }
+
+
+def check_config(cfg: AppConfig) -> None:
+    """Checks what only the steps know: every ``quality.alarms.rules`` key names a checked rule.
+
+    Raises:
+        ConfigError: naming the key and the table's rules.
+    """
+    alarms.check_overrides(cfg.quality.alarms, checked_rules(cfg))
+
+
+def progress_lines(prefix: str, result: StepResult) -> list[str]:
+    """The progress line of a finished step (counts, non-zero data-quality shares), then one line per alarm.
+
+    Example:
+        >>> progress_lines("[1/1] silver_logs", StepResult("silver_logs", rows_read=3, rows_written=3))
+        ['[1/1] silver_logs: read 3, written 3, updated 0, quarantined 0 (0.0 s)']
+    """
+    line = (
+        f"{prefix}: read {result.rows_read}, written {result.rows_written}, updated {result.rows_updated}, "
+        f"quarantined {result.rows_quarantined} ({result.seconds:.1f} s)"
+    )
+    shares = [f"{r.name} {r.share:.2%}" for r in result.quality if r.share is not None]
+    if shares:
+        line += "; data quality: " + ", ".join(shares)
+    return [line, *(f"{prefix}: DATA-QUALITY ALARM ({r.alarm}): {r.describe()}" for r in result.alarms)]
+
+
 def run_steps(
     spark: SparkSession,
     ctx: RunContext,
@@ -78,19 +128,24 @@ def run_steps(
 
     Each step is recorded in the run ledger ``ops.runs`` (running, then succeeded or
     failed); a failing step is recorded with its error and its exception is re-raised,
-    so the later steps do not run.
+    so the later steps do not run. A data-quality alarm is shown by the step's progress
+    (see the module docstring).
+
+    Raises:
+        ConfigError: an unknown step, or a ``quality.alarms.rules`` key that names no rule
+            (before any step runs).
     """
     selected = resolve(names)
+    check_config(ctx.cfg)
     ledger = RunLedger(spark, ctx)
     results = []
     for index, name in enumerate(selected, start=1):
+        prefix = f"[{index}/{len(selected)}] {name}"
         if progress:
-            progress(f"[{index}/{len(selected)}] {name} ...")
+            progress(f"{prefix} ...")
         result = ledger.run(name, STEPS[name])
         if progress:
-            progress(
-                f"[{index}/{len(selected)}] {name}: read {result.rows_read}, written {result.rows_written}, "
-                f"updated {result.rows_updated}, quarantined {result.rows_quarantined} ({result.seconds:.1f} s)"
-            )
+            for line in progress_lines(prefix, result):
+                progress(line)
         results.append(result)
     return results

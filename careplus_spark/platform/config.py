@@ -92,9 +92,23 @@ class TicketsSourceConfig:
     partition_by: Literal["auto", "key", "cursor", "none"] = "auto"
     partition_min_rows: int = 50000
     schema_drift: Literal["add", "ignore", "fail"] = "add"
-    reconcile_every_runs: int = 24
+    #: Delete reconciliation (see :mod:`careplus_spark.bronze.reconcile`).
+    reconcile_every_runs: int = 1
+    reconcile_max_delete_fraction: float = 0.5
     retries: int = 3
     retry_backoff_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.reconcile_every_runs < 0:
+            raise ConfigError(
+                "sources.tickets.reconcile_every_runs must be 0 (only on demand) or a number of ingest runs, "
+                f"found {self.reconcile_every_runs!r}"
+            )
+        if not 0.0 <= self.reconcile_max_delete_fraction <= 1.0:
+            raise ConfigError(
+                "sources.tickets.reconcile_max_delete_fraction must be a share between 0 and 1 (0.5 is half "
+                f"of bronze's live rows; 1 turns the guard off), found {self.reconcile_max_delete_fraction!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -146,10 +160,46 @@ class GoldConfig:
 
 
 @dataclass(frozen=True)
+class AlarmThresholds:
+    """Default alarm thresholds per rule severity: shares (0..1) of a step's checked rows; None: no alarm."""
+
+    block: float | None = 0.01  # rules that quarantine rows
+    warn: float | None = 0.05  # rules that null a value or keep the row
+
+    def __post_init__(self) -> None:
+        _check_shares({f"quality.alarms.default_threshold.{s}": getattr(self, s) for s in ("block", "warn")})
+
+
+@dataclass(frozen=True)
+class AlarmsConfig:
+    """Quarantine-rate alarms (:mod:`careplus_spark.quality.alarms`): a threshold per rule
+    (``<database>.<table>.<rule>``; None: never) over the defaults per severity; ``action`` warn | fail."""
+
+    action: Literal["warn", "fail"] = "warn"
+    default_threshold: AlarmThresholds = field(default_factory=AlarmThresholds)
+    rules: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.rules:
+            if name.count(".") != 2 or not all(part.strip() for part in name.split(".")):
+                raise ConfigError(f"quality.alarms.rules.{name}: name a rule as <database>.<table>.<rule>, "
+                                  f"e.g. silver.tickets.unparseable_created_at, found {name!r}")
+        _check_shares({f"quality.alarms.rules.{name}": value for name, value in self.rules.items()})
+
+
+def _check_shares(values: Mapping[str, float | None]) -> None:
+    """Raises ConfigError naming the first key whose value is neither None nor a share in [0, 1]."""
+    for key, value in values.items():
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{key} must be a share between 0 and 1 (0.01 is 1%) or null, found {value!r}")
+
+
+@dataclass(frozen=True)
 class QualityConfig:
-    """Data-quality rules; ``rules_dir`` empty means the packaged rule files."""
+    """Data-quality rules (``rules_dir`` empty: the packaged rule files) and their alarms."""
 
     rules_dir: str = ""
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
 
 
 @dataclass(frozen=True)

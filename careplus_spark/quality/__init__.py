@@ -5,6 +5,8 @@
 - :mod:`~careplus_spark.quality.checks`: rules as failure columns (and their NULL semantics).
 - :mod:`~careplus_spark.quality.store`: ``gold.quarantine`` and ``ops.dq_results``.
 - :mod:`~careplus_spark.quality.engine`: :func:`enforce`, the one call a step makes.
+- :mod:`~careplus_spark.quality.alarms`: the share of a step's rows each rule nulled or
+  quarantined, against ``quality.alarms`` thresholds (warn, or fail the step).
 
 A rule file (adding a table's rules is adding its file)::
 
@@ -35,7 +37,8 @@ Example:
     ...     tables.upsert(spark, outcome.passed, ctx.table("gold", "fct_tickets"), keys=list(rules.key))
 """
 
-from careplus_spark.quality.engine import Outcome, RuleCount, enforce
+from careplus_spark.quality.alarms import RuleCount
+from careplus_spark.quality.engine import Outcome, enforce
 from careplus_spark.quality.ruleset import Reference, Rule, TableRules, load_rules, rule_files
 
 __all__ = ["Outcome", "Reference", "Rule", "RuleCount", "TableRules", "enforce", "load_rules", "rule_files"]

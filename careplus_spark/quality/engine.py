@@ -19,8 +19,9 @@ from pyspark.sql import functions as F
 
 from careplus_spark.errors import ConfigError, SchemaError
 from careplus_spark.lakehouse import catalog, delta, tables
-from careplus_spark.lakehouse.run import RunContext
-from careplus_spark.quality import store
+from careplus_spark.lakehouse.run import RuleShare, RunContext
+from careplus_spark.quality import alarms, store
+from careplus_spark.quality.alarms import RuleCount
 from careplus_spark.quality.checks import BLOCKED, check_columns, failure_columns, flag_rules
 from careplus_spark.quality.ruleset import Rule, TableRules
 
@@ -33,18 +34,6 @@ BROADCAST_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class RuleCount:
-    """How many of the ``checked`` rows broke one rule."""
-
-    table: str
-    rule: str
-    check: str
-    severity: str
-    checked: int
-    failed: int
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What :func:`enforce` found and wrote.
 
@@ -52,7 +41,9 @@ class Outcome:
     ``blocked_keys`` the distinct key values of the other rows (to remove them from the
     target table, should an earlier run have written them). Both read the flagged rows
     cached by :func:`enforce`: use them inside the ``with`` block.
-    ``checked == passed rows + quarantined``.
+    ``checked == passed rows + quarantined``. ``shares`` are the counts with their alarm
+    thresholds and alarms (:mod:`careplus_spark.quality.alarms`): the caller raises
+    :func:`~careplus_spark.quality.alarms.raise_on_failure` once its writes are done.
     """
 
     passed: DataFrame
@@ -61,6 +52,7 @@ class Outcome:
     checked: int
     quarantined: int
     versions: Mapping[str, int] = field(default_factory=dict)
+    shares: tuple[RuleShare, ...] = ()
 
 
 @contextlib.contextmanager
@@ -72,14 +64,17 @@ def enforce(
     *,
     scope_keys: DataFrame | None = None,
     full: bool | None = None,
+    step: str = "quality",
 ) -> Iterator[Outcome]:
     """Checks ``candidates`` against ``rules``; quarantines blocked rows; records per-rule counts.
 
     All rules are evaluated in one projection over the candidates, which is cached once
     (released on exit); the per-rule counts come from one aggregation. Blocked rows are
-    MERGEd into ``gold.quarantine`` and the counts appended to ``ops.dq_results`` before
-    the block runs (see :mod:`careplus_spark.quality.store`). Warn-level failures are
-    logged and counted; their rows stay in ``passed``.
+    MERGEd into ``gold.quarantine`` and the counts, with their shares, thresholds and
+    alarms, appended to ``ops.dq_results`` before the block runs (see
+    :mod:`careplus_spark.quality.store` and :mod:`careplus_spark.quality.alarms`).
+    Warn-level failures are logged and counted; their rows stay in ``passed``. An alarm
+    is logged here, never raised: see :attr:`Outcome.shares`.
 
     Args:
         rules: from :func:`~careplus_spark.quality.ruleset.load_rules`.
@@ -87,6 +82,7 @@ def enforce(
         scope_keys: key columns of rows removed upstream (e.g. deleted tickets): their
             quarantine rows are deleted too, like those of candidates that now pass.
         full: replace all of the table's quarantine rows (default: ``ctx.full_refresh``).
+        step: the pipeline step checking, recorded in ``ops.dq_results``.
 
     Raises:
         SchemaError: a rule, the key or ``scope_keys`` names a column that is missing.
@@ -111,11 +107,9 @@ def enforce(
             result = _quarantine(spark, ctx, rules, flagged, candidates.columns, None if full else scope_keys, full)
             if result.version is not None:
                 versions[result.table] = result.version
-        results_ref = ctx.ref(catalog.DQ_RESULTS)
-        rows = [(c.table, c.rule, c.check, c.severity, c.checked, c.failed) for c in counts]
-        results_version = store.append_results(spark, results_ref, rows, ctx.run_id)
+        shares, results_version = alarms.settle(spark, ctx, step, counts)
         if results_version is not None:
-            versions[results_ref.qualified] = results_version
+            versions[catalog.DQ_RESULTS.qualified] = results_version
         columns = [F.col(f"`{c}`") for c in candidates.columns]
         yield Outcome(
             passed=flagged.where(~F.col(BLOCKED)).select(*columns),
@@ -124,6 +118,7 @@ def enforce(
             checked=checked,
             quarantined=quarantined,
             versions=versions,
+            shares=shares,
         )
     finally:
         flagged.unpersist()

@@ -22,8 +22,28 @@ rewritten, so a re-run with the same input writes no new version); rows of the t
 scope (whose key was checked in this run, or listed as removed upstream; in full mode:
 all the table's rows) that are not blocked now are deleted.
 
-``ops.dq_results`` gets one row per rule per check run: ``run_id, table, rule, check,
-severity, checked, failed (BIGINT), recorded_at`` (also when nothing failed).
+``ops.dq_results`` gets one row per rule per check run (also when nothing failed), from
+gold's quality engine and from the silver steps (see :mod:`careplus_spark.quality.alarms`):
+
+========================  ==============  ===============================================
+column                    type            meaning
+========================  ==============  ===============================================
+``run_id``                STRING          the run
+``table``                 STRING          the checked table, e.g. ``silver.tickets``
+``rule``                  STRING          the rule, e.g. ``unparseable_created_at``
+``check``                 STRING          its kind: ``not_null``, ``unique``, ``timestamp`` ...
+``severity``              STRING          ``block`` (rows quarantined) or ``warn`` (nulled, kept)
+``checked``               BIGINT          the step's rows the rule applied to in this run
+``failed``                BIGINT          of those, the rows it quarantined, nulled or flagged
+``recorded_at``           TIMESTAMP       when
+``step``                  STRING          the pipeline step, e.g. ``silver_tickets``
+``share``                 DOUBLE          ``failed / checked``; NULL when nothing was checked
+``threshold``             DOUBLE          the rule's alarm threshold; NULL: it never alarms
+``alarm``                 STRING          ``warn`` or ``fail`` when ``share > threshold``, else NULL
+========================  ==============  ===============================================
+
+The last four columns were added later: a table written by an earlier version gains them on
+its next append (schema evolution), its older rows holding NULL there.
 """
 
 from __future__ import annotations
@@ -35,6 +55,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
+    DoubleType,
     LongType,
     StringType,
     StructField,
@@ -43,6 +64,7 @@ from pyspark.sql.types import (
 )
 
 from careplus_spark.lakehouse import delta, tables
+from careplus_spark.lakehouse.run import RuleShare
 from careplus_spark.quality.checks import BLOCKED, failure_columns
 from careplus_spark.quality.ruleset import TableRules
 
@@ -71,6 +93,11 @@ RESULTS_SCHEMA = StructType(
         StructField("checked", LongType(), False),
         StructField("failed", LongType(), False),
         StructField("recorded_at", TimestampType(), False),
+        # added with the alarms: nullable, so that an older table evolves by an append
+        StructField("step", StringType(), True),
+        StructField("share", DoubleType(), True),
+        StructField("threshold", DoubleType(), True),
+        StructField("alarm", StringType(), True),
     ]
 )
 _JSON = {"ignoreNullFields": "false"}
@@ -163,23 +190,32 @@ def current_quarantine(spark: SparkSession, target_ref: tables.TableRef, table: 
 
 
 def append_results(
-    spark: SparkSession, target_ref: tables.TableRef, rows: Sequence[tuple[str, str, str, str, int, int]], run_id: str
+    spark: SparkSession, target_ref: tables.TableRef, shares: Sequence[RuleShare], run_id: str, step: str
 ) -> int | None:
-    """Appends ``(table, rule, check, severity, checked, failed)`` rows to ``ops.dq_results``.
+    """Appends one row per rule (:data:`RESULTS_SCHEMA`) to ``ops.dq_results``.
+
+    The table is created when missing; one written by an earlier version gains the newer
+    columns (``mergeSchema``).
 
     Returns:
         The Delta version written, None when there was nothing to append.
 
     Example:
-        >>> append_results(spark, results_ref, [("gold.t", "r", "unique", "block", 9, 0)], "r1")  # doctest: +SKIP
+        >>> share = RuleShare("gold.t", "r", "unique", "block", 9, 0, 0.01)
+        >>> append_results(spark, results_ref, [share], "r1", "gold_tickets")  # doctest: +SKIP
         3
     """
-    if not rows:
+    if not shares:
         return None
     tables.create_if_missing(spark, target_ref, spark.createDataFrame([], RESULTS_SCHEMA))
-    data = [(run_id, *row) for row in rows]
-    schema = StructType(RESULTS_SCHEMA.fields[:-1])
+    data = [
+        (run_id, s.table, s.rule, s.check, s.severity, s.checked, s.failed, step, s.share, s.threshold, s.alarm)
+        for s in shares
+    ]
+    schema = StructType([f for f in RESULTS_SCHEMA.fields if f.name != "recorded_at"])
     df = spark.createDataFrame(data, schema).withColumn("recorded_at", F.current_timestamp())
-    meta = json.dumps({"run_id": run_id, "step": "quality", "table": rows[0][0]}, sort_keys=True)
-    df.write.format("delta").mode("append").option("userMetadata", meta).save(target_ref.path)
+    meta = json.dumps({"run_id": run_id, "step": step, "table": shares[0].table}, sort_keys=True)
+    df.select(*RESULTS_SCHEMA.fieldNames()).write.format("delta").mode("append").option(
+        "mergeSchema", "true"
+    ).option("userMetadata", meta).save(target_ref.path)
     return delta.latest_version(spark, target_ref.path)

@@ -3,7 +3,9 @@
 Value mappings (level spellings, "no trace" markers, booleans, the timestamp format)
 live in ``careplus_spark/silver/mappings/logs.yaml``. Invalid values become NULL; rows
 are never dropped here. A row whose timestamp cannot be parsed breaks the blocking rule
-:data:`RULE_TIMESTAMP` and goes to the quarantine.
+:data:`RULE_TIMESTAMP` and goes to the quarantine. A field that held a value which
+cleaning turned into NULL is flagged per :data:`NULLING_RULES` (``_nulled_<rule>``; a
+blank field is legitimately NULL and is not flagged), for the data-quality alarms.
 
 **What makes two events the same** (:func:`event_id`): the SHA-256 of the normalised
 event — timestamp, level (after normalisation, so ``INF0`` and ``INFO`` agree), service,
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
 #: The packaged mappings (a file, or a file inside the --py-files zip).
 DEFAULT_MAPPINGS = package_data.resource("careplus_spark.silver", "mappings", "logs.yaml")
 RULE_TIMESTAMP = "unparseable_timestamp"
+#: Nulling rules: rule -> (bronze field, silver column); :func:`clean_logs` adds the flag
+#: :func:`nulled_flag` of each, true when the field held a value and the column is NULL.
+NULLING_RULES: Mapping[str, tuple[str, str]] = {
+    "unmapped_log_level": ("level", "log_level"),
+    "invalid_response_time": ("response_time", "response_time_ms"),
+    "invalid_cpu_percent": ("cpu", "cpu_percent"),
+    "invalid_error_flag": ("error", "error"),
+}
 
 #: silver.logs business columns, in order (SPEC 3.1 fct_logs minus the gold buckets).
 SILVER_LOG_COLUMNS = (
@@ -126,6 +136,11 @@ def nullable_text(col: Column, null_values: Sequence[str] = ()) -> Column:
     return F.when((text == "") | text.isin(list(null_values)), F.lit(None).cast("string")).otherwise(text)
 
 
+def nulled_flag(rule: str) -> str:
+    """The boolean column :func:`clean_logs` adds for a :data:`NULLING_RULES` rule."""
+    return f"_nulled_{rule}"
+
+
 def event_id(columns: Sequence[Column]) -> Column:
     """SHA-256 of the normalised event fields (see the module docstring)."""
     return F.sha2(F.concat_ws("\u0001", *[F.coalesce(c.cast("string"), F.lit("\u0000")) for c in columns]), 256)
@@ -134,8 +149,10 @@ def event_id(columns: Sequence[Column]) -> Column:
 def clean_logs(mappings: LogMappings) -> Callable[[DataFrame], DataFrame]:
     """bronze.logs rows (well-formed blocks) -> silver.logs rows plus ``_rule``.
 
-    Keeps ``_source_file`` and ``_offset`` for lineage.
+    Keeps ``_source_file`` and ``_offset`` for lineage; adds the ``_nulled_<rule>`` flags.
     """
+
+    raw_fields = sorted({"response_time", "cpu", *(field for field, _ in NULLING_RULES.values())})
 
     def transform(df: DataFrame) -> DataFrame:
         ts = F.expr(f"try_to_timestamp(trim(ts), '{mappings.timestamp_format}')")
@@ -155,15 +172,14 @@ def clean_logs(mappings: LogMappings) -> Callable[[DataFrame], DataFrame]:
             nullable_text(F.col("message")).alias("message"),
             nullable_text(F.col("debug")).alias("debug"),
             nullable_text(F.col("trace_id"), mappings.null_trace_ids).alias("trace_id"),
-            F.trim(F.col("response_time")).alias("_response_time_raw"),
-            F.trim(F.col("cpu")).alias("_cpu_raw"),
+            *[F.trim(F.col(field)).alias(f"_raw_{field}") for field in raw_fields],
             "_source_file",
             "_offset",
             F.col("log_date").alias("_bronze_log_date"),
         )
         identity = [
             F.date_format("timestamp", "yyyy-MM-dd HH:mm:ss"), F.col("log_level"), F.col("service"),
-            F.col("ticket_id"), F.col("session_id"), F.col("ip"), F.col("_response_time_raw"), F.col("_cpu_raw"),
+            F.col("ticket_id"), F.col("session_id"), F.col("ip"), F.col("_raw_response_time"), F.col("_raw_cpu"),
             F.col("event_type"), F.col("error"), F.col("user_agent"), F.col("message"), F.col("debug"),
             F.col("trace_id"),
         ]
@@ -171,7 +187,12 @@ def clean_logs(mappings: LogMappings) -> Callable[[DataFrame], DataFrame]:
             cleaned.withColumn("event_id", event_id(identity))
             .withColumn("log_date", F.to_date("timestamp"))
             .withColumn("_rule", F.when(F.col("timestamp").isNull(), F.lit(RULE_TIMESTAMP)))
-            .drop("_response_time_raw", "_cpu_raw")
+            .withColumns({
+                nulled_flag(rule): F.coalesce((F.col(f"_raw_{field}") != F.lit("")) & F.col(column).isNull(),
+                                              F.lit(False))
+                for rule, (field, column) in NULLING_RULES.items()
+            })
+            .drop(*[f"_raw_{field}" for field in raw_fields])
         )
 
     return transform

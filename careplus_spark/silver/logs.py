@@ -12,11 +12,20 @@ Each well-formed bronze block of a recomputed day ends in one place: a distinct 
 in ``silver.logs`` (``_occurrences`` counts its exact duplicates), or, when it breaks a
 blocking rule, ``silver.logs_quarantine`` with the rule and run id. The watermark is
 written last: a crash before it only means the same days are recomputed again.
+
+Data quality (:mod:`careplus_spark.quality.alarms`): over the recomputed days' blocks,
+the step counts, in one aggregation, the blocks each blocking rule quarantined
+(``unparseable_timestamp``) and those whose level, response time, CPU or error flag
+cleaning nulled (:data:`~careplus_spark.silver.log_cleaning.NULLING_RULES`). The counts
+go to ``ops.dq_results`` with their shares; a share above its threshold warns, or, with
+``quality.alarms.action: fail``, fails the step after silver, the quarantine and
+``ops.dq_results`` are written and before the watermark is saved.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -25,16 +34,34 @@ from pyspark.sql import functions as F
 
 from careplus_spark.lakehouse import catalog, delta, incremental, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
-from careplus_spark.silver.log_cleaning import SILVER_LOG_COLUMNS, clean_logs, load_log_mappings
+from careplus_spark.quality import alarms
+from careplus_spark.quality.alarms import RowRule
+from careplus_spark.silver.log_cleaning import (
+    NULLING_RULES,
+    RULE_TIMESTAMP,
+    SILVER_LOG_COLUMNS,
+    clean_logs,
+    load_log_mappings,
+    nulled_flag,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 STEP = "silver_logs"
+TABLE = catalog.SILVER_LOGS.qualified
 PARTITION = "log_date"
 #: silver.logs_quarantine: the bronze block, its day, the rule it broke, lineage.
 QUARANTINE_COLUMNS = ("_source_file", "_offset", PARTITION, "_rule", "_run_id", "_quarantined_at")
+#: Every rule counted for data-quality alarms (``quality.alarms.rules``: silver.logs.<rule>).
+RULE_NAMES: tuple[str, ...] = (RULE_TIMESTAMP, *NULLING_RULES)
+
+
+def quality_rules() -> tuple[RowRule, ...]:
+    """The rules as failure columns over cleaned rows (``_rule``, ``_nulled_*``)."""
+    nulling = [RowRule(rule, "cleaning", "warn", F.col(nulled_flag(rule))) for rule in NULLING_RULES]
+    return (RowRule(RULE_TIMESTAMP, "timestamp", "block", F.col("_rule") == F.lit(RULE_TIMESTAMP)), *nulling)
 
 
 def changed_days(feed: DataFrame | None) -> list[dt.date | None] | None:
@@ -77,9 +104,14 @@ def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Bat
     rows = bronze.snapshot(spark).where(where).where(F.col("_parse_error").isNull())
     staged = rows.transform(clean_logs(load_log_mappings())).cache()
     try:
-        read = staged.count()
+        rules = quality_rules()
+        counts = staged.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count_if(F.col("_rule").isNotNull()).alias("quarantined"),
+            *alarms.aggregates(rules, F.lit(True)),
+        ).first()  # a global aggregation: always one row
+        read, quarantined = int(counts["read"]), int(counts["quarantined"])  # type: ignore[index]
         bad = staged.where(F.col("_rule").isNotNull())
-        quarantined = bad.count()
         events = distinct_events(staged.where(F.col("_rule").isNull()), ctx.run_id)
         scope = tables.days_predicate(f"t.{PARTITION}", days)
         result = tables.upsert(
@@ -103,8 +135,12 @@ def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Bat
         q_version = _replace_days(spark, q_rows, quarantine, where, ctx.run_id)
     finally:
         staged.unpersist()
-    versions = {silver.qualified: result.version, quarantine.qualified: q_version}
+    shares, dq_version = alarms.settle(spark, ctx, STEP, alarms.counts_from(counts, TABLE, rules))  # type: ignore[arg-type]
+    alarms.raise_on_failure(STEP, shares)  # after every write, before the watermark
+    versions = {silver.qualified: result.version, quarantine.qualified: q_version,
+                catalog.DQ_RESULTS.qualified: dq_version}
     n_days = "all days" if days is None else f"{sum(1 for d in days if d is not None)} day(s)"
+    alarm_text = alarms.describe_alarms(shares)
     return StepResult(
         step=STEP,
         rows_read=read,
@@ -113,13 +149,13 @@ def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Bat
         rows_quarantined=quarantined,
         rows_skipped=read - quarantined - result.inserted - result.updated,
         versions={k: v for k, v in versions.items() if v is not None},
-        detail=f"bronze versions {bronze.span}: {n_days} recomputed; {result.deleted} vanished events removed",
+        detail=f"bronze versions {bronze.span}: {n_days} recomputed; {result.deleted} vanished events removed"
+        + (f"; {alarm_text}" if alarm_text else ""),
+        quality=alarms.nonzero(shares),
     )
 
 
 def _replace_days(spark: SparkSession, rows: DataFrame, table: tables.TableRef, where: str, run_id: str) -> int | None:
-    import json
-
     tables.create_if_missing(spark, table, rows)
     rows.write.format("delta").mode("overwrite").option("replaceWhere", where).option(
         "userMetadata", json.dumps({"run_id": run_id, "step": STEP})

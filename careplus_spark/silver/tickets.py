@@ -24,12 +24,22 @@ Each bronze row of the batch ends up in exactly one place:
 So ``silver rows + quarantine rows == live bronze rows`` after every run (checked at the
 end of the run and reported in the step's detail). The watermark is written last: a
 crash before it only means the same changes are processed again, which changes nothing.
+
+Data quality (:mod:`careplus_spark.quality.alarms`): for the live rows of the batch, the
+step counts, in the aggregation it makes anyway, the rows each blocking rule quarantined
+(:data:`~careplus_spark.silver.ticket_cleaning.RULES` and ``duplicate_ticket_id``) and
+the rows each :data:`NULLING` rule nulled: a value present in bronze that cleaning turned
+into NULL (blank values and zero dates are legitimately NULL and do not count). The counts
+go to ``ops.dq_results`` with their shares; a share above its threshold warns, or, with
+``quality.alarms.action: fail``, fails the step after silver, the quarantine and
+``ops.dq_results`` are written and before the watermark is saved.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Window
@@ -37,8 +47,13 @@ from pyspark.sql import functions as F
 
 from careplus_spark.lakehouse import catalog, incremental, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.quality import alarms
+from careplus_spark.quality.alarms import RowRule
 from careplus_spark.silver.ticket_cleaning import (
+    RULE_CREATED_AT,
     RULE_DUPLICATE_KEY,
+    RULE_MISSING_KEY,
+    RULES,
     SILVER_TICKET_COLUMNS,
     TicketMappings,
     clean_tickets,
@@ -48,13 +63,68 @@ from careplus_spark.silver.ticket_cleaning import (
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 STEP = "silver_tickets"
+TABLE = catalog.SILVER_TICKETS.qualified
 SILVER_LINEAGE = ("_row_hash", "_run_id", "_processed_at")
 QUARANTINE_COLUMNS = ("ticket_id", "_rule", "_raw", "_bronze_hash", "_run_id", "_quarantined_at")
 _CDF_KEEP = ("insert", "update_postimage", "delete")
+
+
+@dataclass(frozen=True)
+class Nulling:
+    """A nulling rule: the rows whose bronze ``column`` held a value that cleaning turned into NULL.
+
+    ``zero_dates``: the column is a timestamp, whose zero dates are legitimately NULL.
+    """
+
+    rule: str
+    check: str
+    column: str
+    zero_dates: bool = False
+
+    @property
+    def flag(self) -> str:
+        """The boolean column :func:`stage` adds: true when the row's value was nulled."""
+        return f"_nulled_{self.column}"
+
+
+#: The nulling rules of silver.tickets (warn-level: the row is kept with a NULL).
+NULLING = (
+    Nulling("unmapped_priority", "mapping", "priority"),
+    Nulling("unmapped_status", "mapping", "status"),
+    Nulling("unmapped_channel", "mapping", "channel"),
+    Nulling("invalid_num_interactions", "integer_range", "num_interactions"),
+    Nulling("unparseable_updated_at", "timestamp", "updated_at", zero_dates=True),
+    Nulling("unparseable_resolved_at", "timestamp", "resolved_at", zero_dates=True),
+)
+#: The blocking rules (their rows are quarantined), with the kind of check they make.
+BLOCKING: dict[str, str] = {
+    **dict.fromkeys(RULES, "cleaning"),
+    RULE_MISSING_KEY: "not_null",
+    RULE_CREATED_AT: "timestamp",
+    RULE_DUPLICATE_KEY: "unique",
+}
+#: Every rule counted for data-quality alarms (``quality.alarms.rules``: silver.tickets.<rule>).
+RULE_NAMES: tuple[str, ...] = (*BLOCKING, *(n.rule for n in NULLING))
+
+
+def quality_rules() -> tuple[RowRule, ...]:
+    """The rules as failure columns over :func:`stage`'s rows (``_rule``, ``_nulled_*``)."""
+    blocking = [RowRule(rule, check, "block", F.col("_rule") == F.lit(rule)) for rule, check in BLOCKING.items()]
+    nulling = [RowRule(n.rule, n.check, "warn", F.col(n.flag)) for n in NULLING]
+    return (*blocking, *nulling)
+
+
+def was_nulled(raw: Column, cleaned: Column, no_value: Sequence[str] = ()) -> Column:
+    """True when ``raw`` held a value (not blank, not one of ``no_value``) and ``cleaned`` is NULL."""
+    text = F.trim(raw.cast("string"))
+    present = text.isNotNull() & (text != F.lit(""))
+    if no_value:
+        present = present & ~text.isin(*no_value)
+    return F.coalesce(present & cleaned.isNull(), F.lit(False))
 
 
 def with_deleted(bronze: DataFrame) -> DataFrame:
@@ -84,9 +154,10 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
     """Bronze rows -> cleaned silver rows with ``_rule``, ``_op`` lineage and raw values.
 
     Adds ``_bronze_key`` (the raw key), ``_raw`` (source values as JSON), ``_bronze_hash``,
-    ``_deleted``, ``_row_hash`` (of the cleaned values) and resolves cleaned-key clashes:
-    of the live valid rows sharing a cleaned ``ticket_id``, the latest ``updated_at``
-    wins and the others get the rule ``duplicate_ticket_id``.
+    ``_deleted``, ``_row_hash`` (of the cleaned values), a ``_nulled_<column>`` flag per
+    :data:`NULLING` rule, and resolves cleaned-key clashes: of the live valid rows sharing
+    a cleaned ``ticket_id``, the latest ``updated_at`` wins and the others get the rule
+    ``duplicate_ticket_id``.
     """
 
     def transform(df: DataFrame) -> DataFrame:
@@ -94,10 +165,13 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
         cleaned = df.select(
             *raw,
             F.col("ticket_id").alias("_bronze_key"),
-            F.to_json(F.struct(*raw)).alias("_raw"),
+            F.to_json(F.struct(*raw), {"ignoreNullFields": "false"}).alias("_raw"),  # NULL values shown
             F.col("_row_hash").alias("_bronze_hash"),
             F.col("_deleted"),
+            *[F.col(n.column).alias(f"_source_{n.column}") for n in NULLING],
         ).transform(clean_tickets(mappings))
+        flags = {n.flag: was_nulled(F.col(f"_source_{n.column}"), F.col(n.column), _no_value(n)) for n in NULLING}
+        cleaned = cleaned.withColumns(flags).drop(*[f"_source_{n.column}" for n in NULLING])
         live_valid = (~F.col("_deleted")) & F.col("_rule").isNull()
         order = Window.partitionBy("ticket_id").orderBy(
             live_valid.desc(), F.col("updated_at").desc_nulls_last(), F.col("_bronze_key")
@@ -109,6 +183,9 @@ def stage(mappings: TicketMappings, run_id: str) -> Callable[[DataFrame], DataFr
             .withColumn("_row_hash", tables.row_hash(SILVER_TICKET_COLUMNS))
             .withColumn("_run_id", F.lit(run_id))
         )
+
+    def _no_value(rule: Nulling) -> Sequence[str]:
+        return mappings.zero_dates if rule.zero_dates else ()
 
     return transform
 
@@ -182,11 +259,14 @@ def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> St
     with corrected_time_parser(spark):
         staged = changes.transform(stage(mappings, ctx.run_id)).cache()
         try:
+            rules = quality_rules()
+            live = ~F.col("_deleted")
             counts = staged.agg(
                 F.count(F.lit(1)).alias("read"),
-                F.sum(F.when(F.col("_deleted"), 1).otherwise(0)).alias("deleted"),
-                F.sum(F.when((~F.col("_deleted")) & F.col("_rule").isNotNull(), 1).otherwise(0)).alias("quarantined"),
-            ).first()
+                F.count_if(F.col("_deleted")).alias("deleted"),
+                F.count_if(live & F.col("_rule").isNotNull()).alias("quarantined"),
+                *alarms.aggregates(rules, live),
+            ).first()  # a global aggregation: always one row
             q_ops = quarantine_ops(staged)
             if tables.exists(spark, quarantine):
                 q_ops = only_changes(q_ops, spark.read.format("delta").load(quarantine.path), "ticket_id",
@@ -200,7 +280,12 @@ def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> St
             staged.unpersist()
     read, quarantined = int(counts["read"] or 0), int(counts["quarantined"] or 0)  # type: ignore[index]
     balance = _balance(spark, bronze, silver, quarantine)
+    shares, dq_version = alarms.settle(spark, ctx, STEP, alarms.counts_from(counts, TABLE, rules))  # type: ignore[arg-type]
+    alarms.raise_on_failure(STEP, shares)  # after every write, before the watermark
     versions = {r.table: r.version for r in (s_result, q_result) if r.version is not None}
+    if dq_version is not None:
+        versions[catalog.DQ_RESULTS.qualified] = dq_version
+    alarm_text = alarms.describe_alarms(shares)
     return StepResult(
         step=STEP,
         rows_read=read,
@@ -210,7 +295,9 @@ def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> St
         rows_skipped=read - s_result.inserted - s_result.updated - quarantined,
         versions=versions,
         detail=f"bronze versions {bronze.span} ({how}); "
-        f"{int(counts['deleted'] or 0)} deleted at the source; removed from silver {s_result.deleted}; {balance}",  # type: ignore[index]
+        f"{int(counts['deleted'] or 0)} deleted at the source; removed from silver {s_result.deleted}; {balance}"  # type: ignore[index]
+        + (f"; {alarm_text}" if alarm_text else ""),
+        quality=alarms.nonzero(shares),
     )
 
 

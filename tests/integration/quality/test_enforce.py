@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -102,9 +103,38 @@ def test_warn_failures_are_logged_with_rule_and_count(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="careplus_spark.quality.engine"):
         run(spark, RunContext(lakehouse), GOOD)
-    assert [r.getMessage() for r in caplog.records] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "careplus_spark.quality.engine"] == [
         "gold.fct_t: rule n_non_negative (range, warn) failed on 1 of 3 rows; rows kept (warn)"
     ]
+
+
+def test_shares_above_their_thresholds_are_alarms_recorded_with_the_counts(
+    spark: SparkSession, lakehouse: AppConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx = RunContext(lakehouse, run_id="r1")
+    with caplog.at_level(logging.WARNING, logger="careplus_spark.quality.alarms"):
+        _, outcome = run(spark, ctx, GOOD + BAD, step="gold_t")
+    assert [(s.rule, s.alarm) for s in outcome.shares] == [
+        ("id_not_null", "warn"), ("id_unique", None), ("priority_values", "warn"), ("n_non_negative", "warn")
+    ]
+    results = spark.read.format("delta").load(ctx.table("ops", "dq_results").path)
+    recorded = {r["rule"]: (r["step"], r["share"], r["threshold"], r["alarm"]) for r in results.collect()}
+    assert recorded == {
+        "id_not_null": ("gold_t", 1 / 6, 0.01, "warn"),
+        "id_unique": ("gold_t", 0.0, 0.01, None),
+        "priority_values": ("gold_t", 2 / 6, 0.01, "warn"),
+        "n_non_negative": ("gold_t", 2 / 6, 0.05, "warn"),
+    }
+    assert "gold_t: data-quality alarm (warn): gold.fct_t.id_not_null: 1 of 6 rows (16.67%) > threshold 1.00%" in [
+        r.getMessage() for r in caplog.records if r.name == "careplus_spark.quality.alarms"
+    ]
+
+
+def test_enforce_never_raises_an_alarm_itself(spark: SparkSession, lakehouse: AppConfig) -> None:
+    failing = replace(lakehouse, quality=replace(lakehouse.quality,
+                                                 alarms=replace(lakehouse.quality.alarms, action="fail")))
+    _, outcome = run(spark, RunContext(failing), GOOD + BAD)  # the caller raises, once its writes are done
+    assert {s.rule for s in outcome.shares if s.alarm == "fail"} == {"id_not_null", "priority_values", "n_non_negative"}
 
 
 def test_a_rerun_with_the_same_input_writes_no_quarantine_version(spark: SparkSession, lakehouse: AppConfig) -> None:

@@ -91,6 +91,7 @@ def test_first_run_cleans_types_and_quarantines(spark: SparkSession, cfg: AppCon
         ("TCK0701002", "unparseable_created_at", ctx.run_id)
     ]
     assert '"created_at":"TBD"' in quarantined[0]._raw
+    assert '"resolved_at":null' in quarantined[0]._raw  # every source column shown, NULLs too
 
 
 def test_later_run_merges_only_the_changed_tickets(spark: SparkSession, cfg: AppConfig, src: Source) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from careplus_spark.pipeline.status import FilesSummary, format_files, format_runs
+from careplus_spark.pipeline.status import FilesSummary, QualitySummary, format_files, format_quality, format_runs
 
 
 def step(run_id: str, job: str, status: str = "succeeded", **extra: object) -> dict[str, object]:
@@ -55,3 +55,23 @@ def test_files_section_lists_statuses_latest_file_and_files_not_ingested() -> No
 
 def test_no_files() -> None:
     assert format_files(None) == "no log files ingested yet"
+
+
+def test_quality_section_names_the_run_and_its_alarms_and_lists_rules_with_failures() -> None:
+    summary = QualitySummary("r1", 9, (
+        ("fail", "silver_tickets", "silver.tickets.unparseable_created_at", "block", 50, 8, 0.16, 0.01),
+        ("", "silver_tickets", "silver.tickets.unparseable_resolved_at", "warn", 50, 1, 0.02, None),
+    ))
+    lines = format_quality(summary).splitlines()
+    assert lines[0] == "run r1: 9 rule(s) checked; 1 ALARM(S): silver.tickets.unparseable_created_at (fail)"
+    assert lines[1].split() == ["alarm", "step", "rule", "severity", "checked", "failed", "share", "threshold"]
+    assert lines[3].split() == ["fail", "silver_tickets", "silver.tickets.unparseable_created_at", "block", "50", "8",
+                                "16.00%", "1.00%"]
+    assert lines[4].split() == ["silver_tickets", "silver.tickets.unparseable_resolved_at", "warn", "50", "1", "2.00%"]
+
+
+def test_quality_section_without_results_or_failures() -> None:
+    assert format_quality(None) == "no data-quality results yet"
+    assert format_quality(QualitySummary("r1", 4, ())) == (
+        "run r1: 4 rule(s) checked; no alarm\nno rule nulled or quarantined a row"
+    )
