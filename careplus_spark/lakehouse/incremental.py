@@ -147,7 +147,7 @@ def plan(
                             consumer.qualified, ref.qualified)
         planned.append(Input(ref, info, since))
     target_exists = tables.exists(spark, target)
-    if target_exists and not any(i.changed for i in planned):
+    if target_exists and not full_refresh and not any(i.changed for i in planned):
         return "; ".join(f"{i.ref.qualified} unchanged since version {i.since}" for i in planned)
     full = full_refresh or not target_exists or any(i.since is None for i in planned)
     return Batch(consumer.qualified, target, tuple(planned), full)

@@ -107,6 +107,15 @@ def test_full_refresh_reads_the_snapshot_again(spark: SparkSession, ctx: RunCont
     assert [b.full for b in process.batches] == [True] and process.seen == [[1, 2]]
 
 
+def test_full_refresh_recomputes_even_when_no_input_changed(spark: SparkSession, ctx: RunContext) -> None:
+    # e.g. after a change of gold.sla_hours: the inputs are unchanged, the result is not
+    append(spark, ctx, [1])
+    run(spark, ctx, Recorder(spark, ctx))
+    process = Recorder(spark, ctx)
+    run(spark, ctx, process, full_refresh=True)
+    assert [b.full for b in process.batches] == [True] and process.seen == [[1]]
+
+
 def test_a_recreated_input_is_read_whole(spark: SparkSession, ctx: RunContext) -> None:
     append(spark, ctx, [1, 2])
     run(spark, ctx, Recorder(spark, ctx))
