@@ -211,10 +211,11 @@ def _session(cfg: AppConfig, name: str) -> SparkSession:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline.steps import resolve, run_steps  # lazy: imports Spark (--help stays fast)
+    from careplus_spark.pipeline.steps import check_config, resolve, run_steps  # lazy: imports Spark
 
     cfg = _config(args)
-    resolve(args.jobs)  # unknown job names fail before Spark starts
+    resolve(args.jobs)  # unknown job names and alarm rules fail before Spark starts
+    check_config(cfg)
     spark = _session(cfg, "run")
     ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since, full_refresh=args.full_refresh)
     _say(f"run {ctx.run_id} ({cfg.env})")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from careplus_spark.errors import CarePlusError, ConfigError
 from careplus_spark.lakehouse import catalog
 from careplus_spark.lakehouse.run import RunContext
-from careplus_spark.pipeline.steps import resolve, run_steps
+from careplus_spark.pipeline.steps import check_config, resolve, run_steps
 from careplus_spark.platform.config import AppConfig, load_config
 from careplus_spark.platform.session import build_session
 
@@ -122,6 +122,7 @@ def run_job(jobs: Sequence[str], argv: Sequence[str] | None = None) -> int:
         args = parse_job_args(sys.argv[1:] if argv is None else argv)
         cfg = load_config(args.env, args.overrides)
         resolve(jobs)
+        check_config(cfg)  # before Spark starts
         ctx = RunContext(cfg, full_refresh=args.full_refresh)
         log.info("run %s: %s (%s%s)", ctx.run_id, ", ".join(jobs) or "all", cfg.env, _platform_run(args))
         spark = open_lakehouse(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}")

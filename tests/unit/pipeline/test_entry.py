@@ -113,3 +113,13 @@ def test_the_first_log_line_names_the_glue_job_and_run(
     assert first.startswith("run ")
     assert first.endswith(": ingest_tickets (test; Glue job careplus-run-pipeline, run jr_abc)")
     assert caplog.records[-1].getMessage() == "stopped here"
+
+
+def test_an_unknown_alarm_rule_exits_2_before_any_spark(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entry, "open_lakehouse", lambda *a, **k: pytest.fail("a session was built"))
+    caplog.set_level(logging.INFO, logger="careplus.job")
+    settings = '{"quality.alarms.rules": {"silver.tickets.no_such_rule": 0.05}}'
+    assert run_job(["silver_tickets"], ["--env", "test", "--settings", settings]) == 2
+    assert "no_such_rule" in caplog.text
