@@ -15,8 +15,14 @@ Incremental and loss-free (SPEC 2.3). One run:
 4. the new cursor travels *inside* the bronze commit (``userMetadata``) and is then
    written to ``ops.cursors``. A crash between the two is healed by step 1 of the next
    run; a failure anywhere before the commit leaves bronze and the cursor unchanged;
-5. every ``reconcile_every_runs`` runs, deletes at the source are reconciled
-   (:mod:`careplus_spark.bronze.reconcile`).
+5. every ``reconcile_every_runs`` runs (default: every run), deletes at the source are
+   reconciled (:mod:`careplus_spark.bronze.reconcile`): after the window is read, the
+   source's keys are compared with bronze's live keys (key columns only), and the gone
+   keys are soft-deleted *in the same MERGE and commit* as the window's changes (a run
+   without changes writes them alone; none gone and no change: no commit). A full load
+   into an empty bronze has nothing to compare and leaves it to the next run. When the
+   guard refuses the deletions, the changes and the cursor are still written and the
+   step then fails with the guard's :class:`~careplus_spark.errors.DataError`.
 
 Source columns keep their values as they came (text stays text, dirty values stay
 dirty); the cursor column is typed as a timestamp. Lineage: ``_row_hash`` (source
@@ -39,6 +45,7 @@ from pyspark.sql import functions as F
 
 from careplus_spark.bronze import reconcile
 from careplus_spark.bronze.ticket_cursor import ReconcileSchedule, cursor_name
+from careplus_spark.errors import DataError
 from careplus_spark.lakehouse import catalog, delta, tables
 from careplus_spark.lakehouse import state as cursor_state
 from careplus_spark.lakehouse.delta import TableInfo
@@ -172,6 +179,10 @@ class _Written:
     updated: int
     version: int | None
     table_id: str | None
+    #: the reconciliation done by this write (None: none was due or possible)
+    reconciled: reconcile.ReconcileOutcome | None = None
+    #: deletions the guard refused (raised once the changes and the cursor are saved)
+    refused: DataError | None = None
 
 
 def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -185,6 +196,8 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
         AuthenticationError: the source rejected the credentials (no retries).
         SourceUnavailableError: the source stayed unreachable (nothing committed).
         SchemaError: a required column is missing, or new columns with ``schema_drift: fail``.
+        DataError: the reconciliation guard refused the deletions (the window's changes and
+            the cursor are written first; see :func:`careplus_spark.bronze.reconcile.check_deletes`).
     """
     started = time.monotonic()
     source = extract.source_options(ctx.cfg.sources.tickets)
@@ -204,15 +217,25 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     window = extract.plan_window(spark, source, lower)
     log.info("%s: cursor %s, window [%s, %s], %d row(s)", name, cursor.value if cursor else None,
              window.lower, window.upper, window.rows)
+    schedule = ReconcileSchedule.of(cursor if cursor is not None else state)
+    schedule = replace(schedule, runs_since=schedule.runs_since + 1)
+    due = 0 < source.reconcile_every_runs <= schedule.runs_since
 
     written = _Written(0, 0, 0, None, info.table_id if info else None)
     if window.upper is not None and window.rows > 0:
-        written = _extract_and_write(spark, ctx, source, table, info, window, name, required, optional)
+        written = _extract_and_write(spark, ctx, source, table, info, window, name, required, optional, due)
+    elif due and info is not None:
+        written = _reconcile_only(spark, ctx, source, table, info, cursor, name)
     detail = f"window [{window.lower}, {window.upper}]"
+    if written.reconciled is not None:
+        detail += f"; {written.reconciled.summary()}"
+        schedule = ReconcileSchedule(0, written.reconciled.at)
     if written.table_id is not None:
         version = written.version if written.version is not None else info.version  # type: ignore[union-attr]
         target = TableInfo(written.table_id, version, 0, {})
-        detail += _advance(spark, ctx, source, table, state, cursor, window, target)
+        _advance(spark, ctx, source, state, cursor, window, target, schedule)
+    if written.refused is not None:
+        raise written.refused
     versions = {table.qualified: written.version} if written.version is not None else {}
     return StepResult(
         step=STEP,
@@ -230,43 +253,51 @@ def _advance(
     spark: SparkSession,
     ctx: RunContext,
     source: TicketsSourceConfig,
-    table: tables.TableRef,
     state: cursor_state.CursorState | None,
     cursor: cursor_state.CursorState | None,
     window: extract.ExtractWindow,
     target: TableInfo,
-) -> str:
-    """Records the cursor after the bronze commit (and reconciles deletes when due).
-
-    Returns:
-        Text for the step's detail.
-    """
+    schedule: ReconcileSchedule,
+) -> None:
+    """Records the cursor and the reconciliation schedule after the bronze commit."""
     new_value = window.upper if window.upper is not None else (cursor.value if cursor else None)
     if cursor is not None and cursor.value and new_value and new_value < cursor.value:
         new_value = cursor.value  # never move a cursor backwards
-    schedule = ReconcileSchedule.of(cursor if cursor is not None else state)
-    schedule = replace(schedule, runs_since=schedule.runs_since + 1)
-    detail = ""
-    version = target.version
-    every = source.reconcile_every_runs
-    if every > 0 and schedule.runs_since >= every:
-        outcome = reconcile.reconcile_deletes(spark, source, table, ctx.run_id)
-        detail = f"; {outcome.summary()}"
-        schedule = ReconcileSchedule(0, outcome.at)
-        version = outcome.version if outcome.version is not None else target.version
     next_state = cursor_state.CursorState(
         name=cursor_name(source),
         value=new_value,
         table_id=target.table_id,
-        table_version=version,
+        table_version=target.version,
         run_id=ctx.run_id,
         attributes=schedule.attributes(),
     )
     moved = state is None or (state.value, state.table_id, state.table_version) != (
         next_state.value, next_state.table_id, next_state.table_version)
-    if moved or every > 0:
+    if moved or source.reconcile_every_runs > 0:
         cursor_state.save(spark, ctx.ref(catalog.CURSORS), next_state)
-    return detail
+
+
+def _reconcile_only(
+    spark: SparkSession,
+    ctx: RunContext,
+    source: TicketsSourceConfig,
+    table: tables.TableRef,
+    info: TableInfo,
+    cursor: cursor_state.CursorState | None,
+    name: str,
+) -> _Written:
+    """A due reconciliation in a run whose window is empty: the deletions alone, in one commit.
+
+    The commit carries the (unchanged) cursor, like every ingest commit.
+
+    Raises:
+        DataError: the guard refused the deletions (nothing written).
+    """
+    metadata = {"run_id": ctx.run_id, "step": STEP}
+    if cursor is not None and cursor.value:
+        metadata = cursor_state.commit_metadata(name, cursor.value, run_id=ctx.run_id, step=STEP)
+    outcome = reconcile.reconcile_deletes(spark, source, table, ctx.run_id, metadata)
+    return _Written(0, 0, 0, outcome.version, info.table_id, reconciled=outcome)
 
 
 def _extract_and_write(
@@ -279,8 +310,9 @@ def _extract_and_write(
     name: str,
     required: Sequence[str],
     optional: Sequence[str],
+    reconcile_due: bool = False,
 ) -> _Written:
-    """Reads the window and writes its new or changed rows, all retried as one unit."""
+    """Reads the window and writes its new or changed rows (and the deletions when due)."""
     columns = [*required, *optional]
     plan = extract.plan_read(spark, source, window)
     raw = extract.open_window(spark, source, plan)
@@ -310,7 +342,8 @@ def _extract_and_write(
     if info is None:  # a full load into a table that appeared meanwhile: MERGE is always safe
         info = tables.table_info(spark, table)
     with delta.session_conf(spark, parquet_settings(source)):
-        return _merge(spark, frame, table, source, metadata, what, info.table_id)  # type: ignore[union-attr]
+        return _merge(spark, frame, table, source, metadata, what, info.table_id,  # type: ignore[union-attr]
+                      reconcile_due)
 
 
 def _bronze_source_columns(spark: SparkSession, table: tables.TableRef, info: TableInfo | None) -> list[str]:
@@ -358,6 +391,10 @@ def _written_by(spark: SparkSession, table: tables.TableRef, metadata: Mapping[s
     return _Written(rows, rows, 0, commit.version if commit is not None else None, table_id)
 
 
+#: A matched bronze row takes the window's version when it changed or was soft-deleted.
+_UPDATE_WHEN = "s._row_hash <> t._row_hash OR t._deleted_at IS NOT NULL"
+
+
 def _merge(
     spark: SparkSession,
     frame: DataFrame,
@@ -366,10 +403,16 @@ def _merge(
     metadata: dict[str, str],
     what: str,
     table_id: str,
+    reconcile_due: bool = False,
 ) -> _Written:
-    """MERGEs the window's new or changed rows; a window without changes commits nothing."""
+    """MERGEs the window's new or changed rows (and the gone keys' deletions when due).
+
+    A window without changes and without deletions commits nothing. The key comparison
+    runs after the window is read and never reports a key of the window as gone.
+    """
     key = source.key_column
     extracted = frame.cache()
+    found: reconcile.KeyComparison | None = None
     try:
         cursor = F.col(f"`{source.cursor_column}`")
         stats = with_retries(
@@ -377,21 +420,73 @@ def _merge(
             what, source.retries, source.retry_backoff_s,
         )
         rows_read = int(stats["n"])  # type: ignore[index]
+        refused: DataError | None = None
+        if reconcile_due:
+            found = reconcile.compare_keys(spark, source, table, keep=extracted)
+            try:
+                reconcile.check_deletes(found, source)
+            except DataError as exc:  # the changes are still written; the step fails after the cursor
+                refused, found = exc, None
         changes = changed_rows(spark, extracted, table, key, source.cursor_column, stats["since"]).cache()  # type: ignore[index]
         try:
-            if changes.count() == 0:
-                return _Written(rows_read, 0, 0, None, table_id)
-            result = tables.upsert(
-                spark,
-                changes,
-                table,
-                keys=[key],
-                update_condition="s._row_hash <> t._row_hash OR t._deleted_at IS NOT NULL",
-                properties=bronze_properties(source),
-                commit_info=metadata,
-            )
+            gone = found.gone if found is not None else None
+            if changes.count() == 0 and gone is None:
+                result = tables.MergeResult(table.qualified, 0, 0, 0, None)
+            elif gone is None:
+                result = tables.upsert(spark, changes, table, keys=[key], update_condition=_UPDATE_WHEN,
+                                       properties=bronze_properties(source), commit_info=metadata)
+            else:
+                result = _merge_with_deletes(spark, changes, gone, table, key, metadata, found.soft_deletes)  # type: ignore[union-attr]
         finally:
             changes.unpersist()
     finally:
         extracted.unpersist()
-    return _Written(rows_read, result.inserted, result.updated, result.version, table_id)
+    outcome = None
+    if found is not None:  # live rows after the write: as before when nothing was written
+        live_after = found.bronze_live if result.version is None else reconcile.live_count(spark, table)
+        outcome = found.outcome(live_after, result.version)
+        reconcile.report(outcome)
+    return _Written(rows_read, result.inserted, result.updated, result.version, table_id, outcome, refused)
+
+
+def _merge_with_deletes(
+    spark: SparkSession,
+    changes: DataFrame,
+    gone: DataFrame,
+    table: tables.TableRef,
+    key: str,
+    metadata: dict[str, str],
+    soft_deletes: int,
+) -> tables.MergeResult:
+    """One MERGE and commit: the window's changes upserted, the gone keys soft-deleted.
+
+    The gone keys become rows of ``changes``' schema with only the key set and ``_op =
+    'delete'``; they never share a key with ``changes`` (keys of the window are never
+    gone). Every file holding a changed or a gone row is rewritten once, not twice.
+    """
+    from delta.tables import DeltaTable
+
+    columns = changes.columns
+    types = dict(changes.dtypes)
+    marks = gone.select(
+        *[F.col(f"`{c}`") if c == key else F.lit(None).cast(types[c]).alias(c) for c in columns],
+        F.lit("delete").alias("_op"),
+    )
+    ops = changes.withColumn("_op", F.lit("upsert")).unionByName(marks)
+    values = {f"`{c}`": f"s.`{c}`" for c in columns}
+    before = delta.latest_version(spark, table.path)
+    merge = (
+        DeltaTable.forPath(spark, table.path).alias("t")
+        .merge(ops.alias("s"), f"t.`{key}` <=> s.`{key}`")
+        .whenMatchedUpdate(condition="s._op = 'delete' AND t._deleted_at IS NULL", set=dict(reconcile.SOFT_DELETE))
+        .whenMatchedUpdate(condition=f"s._op = 'upsert' AND ({_UPDATE_WHEN})", set=values)  # type: ignore[arg-type]
+        .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)  # type: ignore[arg-type]
+    )
+    with delta.commit_metadata(spark, metadata):
+        merge.execute()
+    commit = delta.last_commit(spark, table.path)
+    if commit is None or commit.version == before:
+        return tables.MergeResult(table.qualified, 0, 0, 0, None)
+    updated = int(commit.metrics.get("numTargetRowsUpdated", 0))
+    return tables.MergeResult(table.qualified, int(commit.metrics.get("numTargetRowsInserted", 0)),
+                              max(0, updated - soft_deletes), 0, commit.version)

@@ -24,6 +24,10 @@ How a run reads the source:
    partitions' queries): :func:`latest_per_key` keeps the latest version per key
    (cursor descending, then the row hash as a deterministic tie-breaker).
 
+Delete reconciliation (:mod:`careplus_spark.bronze.reconcile`) reads the key column alone
+(:func:`plan_keys`): one sub-query selecting only the key, in the same key ranges as a
+full load.
+
 Connector/J defaults added for MySQL URLs (each overridable in ``sources.tickets.options``):
 ``zeroDateTimeBehavior=CONVERT_TO_NULL``; rows are read as a streaming result set (see
 :func:`careplus_spark.sources.jdbc.fetch_size`: never buffered whole, no server-side
@@ -54,6 +58,7 @@ REQUIRED_COLUMNS = TICKET_COLUMNS
 
 MYSQL_DEFAULT_OPTIONS = {"zeroDateTimeBehavior": "CONVERT_TO_NULL"}
 _WINDOW_ALIAS = "w"
+_KEYS_ALIAS = "k"
 
 
 class SchemaDriftError(SchemaError):
@@ -232,6 +237,39 @@ def plan_read(spark: SparkSession, source: TicketsSourceConfig, window: ExtractW
         return ReadPlan(dbtable, ("1=1",), "none")
     bounds = cursor_boundaries(window.first, window.upper, count)
     return ReadPlan(dbtable, range_predicates(source.cursor_column, bounds, kind), "cursor")
+
+
+def count_rows(spark: SparkSession, source: TicketsSourceConfig) -> int:
+    """Rows in the source table (one driver-side ``COUNT(*)``, answered from an index).
+
+    Example:
+        >>> count_rows(spark, cfg.sources.tickets)  # doctest: +SKIP
+        1000000
+    """
+    row = jdbc_query(spark, source, f"SELECT COUNT(*) AS n FROM {quote(source.table)}")[0]
+    return int(row["n"] or 0)
+
+
+def plan_keys(spark: SparkSession, source: TicketsSourceConfig, rows: int) -> ReadPlan:
+    """The read of every key and nothing else, in key ranges (delete reconciliation).
+
+    The sub-query selects the key column only (``(SELECT `ticket_id` FROM `t`) k``): MySQL
+    answers it from an index, without touching a row, and only keys cross the network.
+    ``rows`` (the table's row count) sizes the partitions as for a full load: key ranges
+    whatever ``partition_by`` says (only the key is selected), one range below
+    ``partition_min_rows`` per partition, none at all with ``partition_by: none``.
+
+    Example:
+        >>> plan_keys(spark, cfg.sources.tickets, 1_000_000).predicates  # doctest: +SKIP
+        ("`ticket_id` < 'TCK0209010' OR `ticket_id` IS NULL", "`ticket_id` >= 'TCK0209010'")
+    """
+    kind = dialect(source.url)
+    dbtable = f"(SELECT {quote(source.key_column)} FROM {quote(source.table)}) {_KEYS_ALIAS}"
+    count = partition_count(rows, source.num_partitions, source.partition_min_rows)
+    if count == 1 or source.partition_by == "none":
+        return ReadPlan(dbtable, ("1=1",), "none")
+    bounds = key_boundaries(spark, source, rows, count)
+    return ReadPlan(dbtable, range_predicates(source.key_column, bounds, kind), "key")
 
 
 def key_boundaries(spark: SparkSession, source: TicketsSourceConfig, rows: int, count: int) -> list[Any]:

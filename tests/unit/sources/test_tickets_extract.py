@@ -108,3 +108,14 @@ def test_other_sources_read_with_the_fetch_size() -> None:
     from careplus_spark.sources.jdbc import jdbc_options
 
     assert jdbc_options(_source("jdbc:sqlite:/tmp/x.db"), dbtable="t")["fetchsize"] == "500"
+
+
+def test_the_key_read_selects_the_key_column_only() -> None:
+    from careplus_spark.platform.config import TicketsSourceConfig
+    from careplus_spark.platform.secrets import Secret
+
+    source = TicketsSourceConfig(url="jdbc:mysql://h:3306/db", table="support_tickets", user="u",
+                                 password=Secret.empty(), partition_by="cursor")
+    plan = ex.plan_keys(None, source, rows=1000)  # type: ignore[arg-type]  # one range: no boundary query
+    assert plan.dbtable == "(SELECT `ticket_id` FROM `support_tickets`) k"
+    assert (plan.predicates, plan.mode) == (("1=1",), "none")
