@@ -236,14 +236,12 @@ def soft_delete(
     """
     from delta.tables import DeltaTable
 
-    target = DeltaTable.forPath(spark, table.path)
-    with delta.commit_metadata(spark, metadata):
-        (
-            target.alias("t")
-            .merge(gone.alias("s"), f"t.`{key}` = s.`{key}`")
-            .whenMatchedUpdate(condition="t._deleted_at IS NULL", set=dict(SOFT_DELETE))
-            .execute()
-        )
+    merge = (
+        DeltaTable.forPath(spark, table.path).alias("t")
+        .merge(gone.alias("s"), f"t.`{key}` = s.`{key}`")
+        .whenMatchedUpdate(condition="t._deleted_at IS NULL", set=dict(SOFT_DELETE))
+    )
+    delta.run_merge(spark, merge, metadata)
     return delta.latest_version(spark, table.path)
 
 

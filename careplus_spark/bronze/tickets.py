@@ -482,8 +482,7 @@ def _merge_with_deletes(
         .whenMatchedUpdate(condition=f"s._op = 'upsert' AND ({_UPDATE_WHEN})", set=values)  # type: ignore[arg-type]
         .whenNotMatchedInsert(condition="s._op = 'upsert'", values=values)  # type: ignore[arg-type]
     )
-    with delta.commit_metadata(spark, metadata):
-        merge.execute()
+    delta.run_merge(spark, merge, metadata)
     commit = delta.last_commit(spark, table.path)
     if commit is None or commit.version == before:
         return tables.MergeResult(table.qualified, 0, 0, 0, None)
