@@ -94,6 +94,7 @@ class TicketsSourceConfig:
     schema_drift: Literal["add", "ignore", "fail"] = "add"
     #: Delete reconciliation (see :mod:`careplus_spark.bronze.reconcile`).
     reconcile_every_runs: int = 1
+    reconcile_max_delete_fraction: float = 0.5
     retries: int = 3
     retry_backoff_s: float = 1.0
 
@@ -102,6 +103,11 @@ class TicketsSourceConfig:
             raise ConfigError(
                 "sources.tickets.reconcile_every_runs must be 0 (only on demand) or a number of ingest runs, "
                 f"found {self.reconcile_every_runs!r}"
+            )
+        if not 0.0 <= self.reconcile_max_delete_fraction <= 1.0:
+            raise ConfigError(
+                "sources.tickets.reconcile_max_delete_fraction must be a share between 0 and 1 (0.5 is half "
+                f"of bronze's live rows; 1 turns the guard off), found {self.reconcile_max_delete_fraction!r}"
             )
 
 

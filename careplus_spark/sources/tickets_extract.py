@@ -24,6 +24,9 @@ How a run reads the source:
    partitions' queries): :func:`latest_per_key` keeps the latest version per key
    (cursor descending, then the row hash as a deterministic tie-breaker).
 
+Delete reconciliation (:mod:`careplus_spark.bronze.reconcile`) reads the key column alone
+(:mod:`careplus_spark.sources.tickets_keys`), in the same key ranges as a full load.
+
 Connector/J defaults added for MySQL URLs (each overridable in ``sources.tickets.options``):
 ``zeroDateTimeBehavior=CONVERT_TO_NULL``; rows are read as a streaming result set (see
 :func:`careplus_spark.sources.jdbc.fetch_size`: never buffered whole, no server-side

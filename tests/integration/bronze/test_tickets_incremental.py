@@ -281,6 +281,164 @@ def test_reconciliation_refuses_to_delete_everything_for_an_empty_source(
     assert bronze(spark, cfg).where("_deleted_at IS NOT NULL").count() == 0
 
 
+@pytest.fixture
+def daily(cfg: AppConfig, mysql_cfg: AppConfig) -> AppConfig:
+    """``cfg`` with the shipped reconciliation settings (``cfg`` itself never reconciles)."""
+    shipped = mysql_cfg.sources.tickets
+    return with_source(cfg, reconcile_every_runs=shipped.reconcile_every_runs,
+                       reconcile_max_delete_fraction=shipped.reconcile_max_delete_fraction)
+
+
+def commit_metadata(spark: SparkSession, cfg: AppConfig) -> dict[str, str]:
+    return bronze_history(spark, cfg)[0]
+
+
+def test_by_default_every_ingest_soft_deletes_in_its_own_commit(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    assert daily.sources.tickets.reconcile_every_runs == 1  # conf/base.yaml: every run
+    src.insert(ids("TCK07010", 10), T0)
+    ingest(spark, daily)
+    before = version(spark, daily)
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id IN ('TCK070100002', 'TCK070100007')")
+    src.resolve("TCK070100003", T0 + dt.timedelta(days=1))
+    src.insert(["TCK07020NEW"], T0 + dt.timedelta(days=1, minutes=1))
+    result = ingest(spark, daily)
+    assert "reconciled 9 source keys with 10 live bronze rows: 2 soft-deleted, 0 not yet in bronze" in result.detail
+    assert (result.rows_written, result.rows_updated) == (1, 1)
+    assert live_rows(spark, daily) == src.rows()
+    assert version(spark, daily) == before + 1  # changes and deletions: one commit ...
+    assert commit_metadata(spark, daily)["cursor_value"] == "2025-07-02 08:01:00.000000"  # ... with the cursor
+    deleted = {r.ticket_id for r in bronze(spark, daily).where("_deleted_at IS NOT NULL").collect()}
+    assert deleted == {"TCK070100002", "TCK070100007"} and bronze(spark, daily).count() == 11
+    assert ReconcileSchedule.of(state(spark, daily)).runs_since == 0
+
+
+def test_a_reconciling_rerun_with_nothing_new_makes_no_bronze_version(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 10), T0)
+    ingest(spark, daily)
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id = 'TCK070100004'")
+    deleting = ingest(spark, daily)  # the window is the unchanged overlap: the deletion alone
+    assert "1 soft-deleted" in deleting.detail and deleting.versions
+    before, deleted_at = version(spark, daily), bronze(spark, daily).where("_deleted_at IS NOT NULL").first()
+    again = ingest(spark, daily)
+    assert "0 soft-deleted" in again.detail
+    assert (again.rows_written, again.rows_updated, again.versions) == (0, 0, {})
+    assert version(spark, daily) == before
+    assert bronze(spark, daily).where("_deleted_at IS NOT NULL").collect() == [deleted_at]
+
+
+def test_a_deletion_in_a_run_with_an_empty_window_commits_alone_keeping_the_cursor(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 5), T0)
+    src.insert(["TCK07019999"], T0 + dt.timedelta(hours=5))  # the cursor row, alone in the look-back
+    ingest(spark, daily)
+    cursor, before = state(spark, daily).value, version(spark, daily)  # type: ignore[union-attr]
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id = 'TCK07019999'")
+    result = ingest(spark, daily)
+    assert result.rows_read == 0 and "1 soft-deleted" in result.detail
+    assert version(spark, daily) == before + 1 and result.versions == {"bronze.tickets": before + 1}
+    assert commit_metadata(spark, daily)["cursor_value"] == cursor == state(spark, daily).value  # type: ignore[union-attr]
+    assert live_rows(spark, daily) == src.rows()
+
+
+def test_a_deleted_ticket_that_returns_is_live_again_and_stays(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 6), T0)
+    ingest(spark, daily)
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id = 'TCK070100001'")
+    ingest(spark, daily)
+    assert "TCK070100001" not in live_rows(spark, daily)
+    src.insert(["TCK070100001"], T0 + dt.timedelta(days=1), priority="Low")  # re-created at the source
+    back = ingest(spark, daily)
+    assert back.rows_updated == 1 and "0 soft-deleted" in back.detail
+    assert live_rows(spark, daily) == src.rows()
+    assert ingest(spark, daily).versions == {}  # and the next reconciliation leaves it alone
+
+
+def test_keys_read_by_the_run_itself_are_never_reported_gone(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 4), T0)
+    ingest(spark, daily)
+    table = RunContext(daily).table("bronze", "tickets")
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id IN ('TCK070100000', 'TCK070100001')")
+    window = bronze(spark, daily).where("ticket_id = 'TCK070100000'")  # as if read just before its delete
+    found = bronze_reconcile.compare_keys(spark, daily.sources.tickets, table, keep=window)
+    assert (found.source_keys, found.bronze_live, found.soft_deletes) == (2, 4, 1)
+    assert [r.ticket_id for r in found.gone.collect()] == ["TCK070100001"]  # type: ignore[union-attr]
+
+
+def test_the_key_read_selects_only_the_key_column_in_key_ranges(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 30), T0)
+    keys = bronze_reconcile.source_keys(spark, daily.sources.tickets)
+    plan = keys._jdf.queryExecution().executedPlan().toString()
+    assert keys.columns == ["ticket_id"]
+    assert f"JDBCRelation((SELECT `ticket_id` FROM `{src.table}`) k) [numPartitions=2]" in plan
+    assert "ReadSchema: struct<ticket_id:string>" in plan
+    assert sorted(r.ticket_id for r in keys.collect()) == sorted(src.rows())
+
+
+def test_an_empty_source_fails_the_ingest_and_soft_deletes_nothing(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    from careplus_spark.errors import DataError
+
+    src.insert(ids("TCK07010", 4), T0)
+    ingest(spark, daily)
+    before, cursor = version(spark, daily), state(spark, daily)
+    src.sql(f"DELETE FROM {src.table}")
+    with pytest.raises(DataError, match=r"returned no keys while bronze\.tickets has 4 live rows; refusing"):
+        ingest(spark, daily)
+    assert version(spark, daily) == before and state(spark, daily) == cursor
+    assert bronze(spark, daily).where("_deleted_at IS NOT NULL").count() == 0
+
+
+def test_too_many_deletes_are_refused_but_the_changes_are_written(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    from careplus_spark.errors import DataError
+
+    guarded = with_source(daily, reconcile_max_delete_fraction=0.25)
+    src.insert(ids("TCK07010", 8), T0)
+    ingest(spark, guarded)
+    src.sql(f"DELETE FROM {src.table} WHERE ticket_id IN ('TCK070100001', 'TCK070100002', 'TCK070100003')")
+    src.insert(["TCK07020NEW"], T0 + dt.timedelta(days=1))
+    with pytest.raises(DataError, match=r"would soft-delete 3 of the 8 live rows .*reconcile_max_delete_fraction"
+                                        r"=0\.25; nothing was soft-deleted"):
+        ingest(spark, guarded)
+    assert bronze(spark, guarded).where("_deleted_at IS NOT NULL").count() == 0
+    assert "TCK07020NEW" in live_rows(spark, guarded)  # the window's changes were written
+    saved = state(spark, guarded)
+    assert saved is not None and saved.value == "2025-07-02 08:00:00.000000"  # and the cursor moved on
+    assert ReconcileSchedule.of(saved).runs_since == 2  # not reconciled since the first (full) load: still due
+    forced = bronze_reconcile.reconcile(spark, RunContext(with_source(guarded, reconcile_max_delete_fraction=1.0)))
+    assert forced.rows_updated == 3
+    assert live_rows(spark, guarded) == src.rows()
+
+
+def test_an_unreachable_source_fails_reconciliation_writing_nothing(
+    spark: SparkSession, daily: AppConfig, src: Source
+) -> None:
+    src.insert(ids("TCK07010", 4), T0)
+    ingest(spark, daily)
+    before = version(spark, daily)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = with_source(daily, url=f"jdbc:mysql://127.0.0.1:{port}/nowhere", connect_timeout_s=2)
+    with pytest.raises(SourceUnavailableError, match=r"unreachable after 2 attempts"):
+        bronze_reconcile.reconcile(spark, RunContext(down))
+    assert version(spark, daily) == before
+    assert bronze(spark, daily).where("_deleted_at IS NOT NULL").count() == 0
+
+
 def test_schema_drift_add_evolves_bronze(spark: SparkSession, cfg: AppConfig, src: Source, caplog) -> None:  # type: ignore[no-untyped-def]
     src.insert(ids("TCK07010", 4), T0)
     ingest(spark, cfg)

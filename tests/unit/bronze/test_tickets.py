@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from careplus_spark.bronze.tickets import bronze_properties, parquet_settings
+from careplus_spark.bronze.tickets_write import bronze_properties, parquet_settings
 from careplus_spark.platform.config import TicketsSourceConfig
 from careplus_spark.platform.secrets import Secret
 from careplus_spark.sources.tickets_extract import source_options
