@@ -54,10 +54,16 @@ class SchemaError(CarePlusError):
         )
 
 
-class DataError(CarePlusError):
-    """Input data is unusable as a whole (not a single bad row, which is quarantined)."""
+class LockHeldError(CarePlusError):
+    """Another run holds the lakehouse's run lock (exit code 6); the message says who and since when."""
 
     exit_code = 6
+
+
+class DataError(CarePlusError):
+    """Input data is unusable as a whole (not a single bad row, which is quarantined; exit code 10)."""
+
+    exit_code = 10
 
 
 class ExposureError(CarePlusError):

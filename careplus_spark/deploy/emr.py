@@ -24,7 +24,8 @@ from careplus_spark.deploy.artifacts import Manifest, line_of_emr_release
 from careplus_spark.deploy.release import Release, UploadReport, check_bucket, upload
 from careplus_spark.errors import ConfigError, DeployError
 from careplus_spark.platform.aws import Api, ApiCall
-from careplus_spark.platform.config import AppConfig, EmrConfig
+from careplus_spark.platform.config import AppConfig
+from careplus_spark.platform.config_deploy import EmrConfig
 
 SETTING = "deploy.emr"
 _USABLE_CLUSTER = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")

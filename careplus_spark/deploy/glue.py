@@ -22,7 +22,8 @@ from careplus_spark.deploy.artifacts import LINES, Manifest
 from careplus_spark.deploy.release import Release, UploadReport, check_bucket, upload
 from careplus_spark.errors import ConfigError, DeployError
 from careplus_spark.platform.aws import Api, ApiCall, holds
-from careplus_spark.platform.config import AppConfig, GlueJobConfig
+from careplus_spark.platform.config import AppConfig
+from careplus_spark.platform.config_deploy import GlueJobConfig
 
 SETTING = "deploy.glue"
 RELEASE_ARGUMENT = "--careplus-release"  # marks a job as created by careplus deploy; the release it runs

@@ -23,7 +23,7 @@ from careplus_spark.exposure import dialects
 from careplus_spark.exposure.model import Column, ExposedTable, Partition
 from careplus_spark.platform import aws
 from careplus_spark.platform.aws import Api, describe_error, holds, redact
-from careplus_spark.platform.config import ExposureConfig
+from careplus_spark.platform.config_deploy import ExposureConfig
 
 log = logging.getLogger(__name__)
 

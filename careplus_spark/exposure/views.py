@@ -35,7 +35,7 @@ from careplus_spark.exposure.dialects import SqlDialect
 from careplus_spark.exposure.glue import database_name
 from careplus_spark.gold.columns import UNKNOWN
 from careplus_spark.gold.models import FCT_TICKETS_COLUMNS
-from careplus_spark.platform.config import ExposureConfig
+from careplus_spark.platform.config_deploy import ExposureConfig
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -21,6 +21,7 @@ from typing import Literal
 
 from careplus_spark.errors import ConfigError
 from careplus_spark.platform import package_data, typed, yaml_tree
+from careplus_spark.platform.config_deploy import DeployConfig, ExposureConfig
 from careplus_spark.platform.secrets import Secret
 
 PlatformKind = Literal["local", "standalone", "emr", "glue"]
@@ -65,11 +66,43 @@ class CatalogConfig:
 
 
 @dataclass(frozen=True)
+class LockConfig:
+    """The run lock: one pipeline run per lakehouse at a time (:mod:`careplus_spark.lakehouse.lock`).
+
+    The holder renews its lease every ``heartbeat_s``; a lease not renewed for ``expiry_s``
+    belongs to a dead run and is taken over. ``wait_s``: how long a second run waits for the
+    lock before it gives up (exit code 6); ``--wait-lock`` overrides it.
+    """
+
+    enabled: bool = True
+    expiry_s: float = 300.0
+    heartbeat_s: float = 30.0
+    wait_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class DynamoDbLogStoreConfig:
+    """Delta's ``S3DynamoDBLogStore`` (``lakehouse.log_store: s3-dynamodb``): the DynamoDB table
+    that makes commits to S3 from several clusters mutually exclusive. ``region`` empty means
+    ``s3.region``; ``endpoint`` empty means AWS itself (an emulator's URL in tests)."""
+
+    table: str = "delta_log"
+    region: str = ""
+    endpoint: str = ""
+    provisioned_throughput: bool = False
+
+
+@dataclass(frozen=True)
 class LakehouseConfig:
     """The Delta lakehouse: a root folder (local path or ``s3a://``) and its catalog."""
 
     root: str
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    lock: LockConfig = field(default_factory=LockConfig)
+    #: ``default``: Delta's log store for the root's file system (one writer cluster on S3);
+    #: ``s3-dynamodb``: Delta's S3DynamoDBLogStore, for writers on several clusters at once
+    log_store: Literal["default", "s3-dynamodb"] = "default"
+    dynamodb: DynamoDbLogStoreConfig = field(default_factory=DynamoDbLogStoreConfig)
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,10 @@ class LogsSourceConfig:
 
     path: str
     pattern: str = "*.log*"
+    #: a file that vanished from the source: ``keep`` its rows, or ``retract`` them from bronze
+    on_missing: Literal["keep", "retract"] = "keep"
+    #: how a changed file is noticed: modification time and size, or a content checksum
+    change_detection: Literal["mtime_size", "checksum"] = "mtime_size"
 
 
 @dataclass(frozen=True)
@@ -200,108 +237,6 @@ class QualityConfig:
 
     rules_dir: str = ""
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
-
-
-@dataclass(frozen=True)
-class GlueCatalogSyncConfig:
-    """The AWS Glue Data Catalog that ``careplus expose`` registers exposed tables in.
-
-    Databases are named ``<database_prefix><layer>`` (``careplus_gold``). ``region`` empty
-    means ``s3.region``; ``endpoint`` empty means AWS itself (set it for an emulator).
-    Credentials come from boto3's usual chain (environment, profile, instance role).
-    """
-
-    database_prefix: str = "careplus_"
-    region: str = ""
-    endpoint: str = ""
-
-
-@dataclass(frozen=True)
-class ExposureConfig:
-    """What query engines outside Spark (Athena, Redshift Spectrum) read, and where.
-
-    Every gold table is exposed (symlink manifests kept current); ``tables`` adds others by
-    qualified name (``silver.tickets``). ``location_prefix`` is how those engines address
-    ``lakehouse.root`` (``s3://bucket/prefix``; empty: the root with ``s3a://`` read as
-    ``s3://``). ``catalog: glue`` registers the tables in the Glue Data Catalog after every
-    ``careplus run`` and on ``careplus expose``.
-    """
-
-    tables: tuple[str, ...] = ()
-    catalog: Literal["none", "glue"] = "none"
-    location_prefix: str = ""
-    glue: GlueCatalogSyncConfig = field(default_factory=GlueCatalogSyncConfig)
-    spectrum_schema: str = "careplus"
-    spectrum_iam_role: str = ""
-
-
-@dataclass(frozen=True)
-class GlueJobConfig:
-    """How ``careplus deploy glue`` defines the AWS Glue job(s) (see :mod:`careplus_spark.deploy.glue`).
-
-    One job per entry of ``jobs`` (a name of ``jobs/``: ``run_pipeline``, ``ingest_logs`` ...),
-    named ``<job_prefix><job>`` with ``_`` as ``-``. ``settings`` are the configuration overrides
-    the job runs with (``--set`` for each), e.g. ``lakehouse.root``; ``arguments`` extra Glue job
-    arguments. ``schedule`` (a Glue cron expression) adds a scheduled trigger per job.
-    """
-
-    env: str = "glue"
-    spark_line: Literal["4.1", "3.5"] = "4.1"
-    jobs: tuple[str, ...] = ("run_pipeline",)
-    job_prefix: str = "careplus-"
-    role: str = ""
-    worker_type: str = "G.1X"
-    number_of_workers: int = 2
-    timeout_minutes: int = 120
-    max_retries: int = 0
-    max_concurrent_runs: int = 1
-    connections: tuple[str, ...] = ()
-    schedule: str = ""
-    settings: dict[str, str] = field(default_factory=dict)
-    arguments: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EmrConfig:
-    """How ``careplus deploy emr`` submits jobs: steps on a cluster or EMR Serverless job runs.
-
-    ``release_label`` picks the Spark line when the cluster cannot be asked (``--dry-run``);
-    otherwise the cluster's (or application's) own release label is used.
-    """
-
-    env: str = "emr"
-    cluster_id: str = ""
-    serverless_application_id: str = ""
-    serverless_execution_role: str = ""
-    release_label: str = "emr-7.13.0"
-    jobs: tuple[str, ...] = ("run_pipeline",)
-    deploy_mode: Literal["cluster", "client"] = "cluster"
-    action_on_failure: Literal["CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER"] = "CANCEL_AND_WAIT"
-    delta_jars: tuple[str, ...] = (
-        "/usr/share/aws/delta/lib/delta-spark.jar",
-        "/usr/share/aws/delta/lib/delta-storage.jar",
-    )
-    settings: dict[str, str] = field(default_factory=dict)
-    wait_timeout_minutes: float = 180.0
-    poll_seconds: float = 30.0
-
-
-@dataclass(frozen=True)
-class DeployConfig:
-    """Where ``careplus deploy`` puts the artefacts of ``careplus package`` and which AWS it talks to.
-
-    ``artifacts_uri`` is an ``s3://bucket/prefix``; every upload lands under a folder named after
-    the package version and the manifest's digest, so a deploy never overwrites what a running job
-    uses. ``region`` empty means ``s3.region``; ``endpoint`` empty means AWS itself (an emulator's
-    URL in tests). Credentials come from boto3's usual chain.
-    """
-
-    artifacts_uri: str = ""
-    region: str = ""
-    endpoint: str = ""
-    dist_dir: str = "dist"
-    glue: GlueJobConfig = field(default_factory=GlueJobConfig)
-    emr: EmrConfig = field(default_factory=EmrConfig)
 
 
 @dataclass(frozen=True)

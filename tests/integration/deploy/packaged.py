@@ -15,7 +15,8 @@ import pytest
 from careplus_spark.deploy import package
 from careplus_spark.deploy.artifacts import Manifest
 from careplus_spark.platform import jars
-from careplus_spark.platform.config import AppConfig, DeployConfig
+from careplus_spark.platform.config import AppConfig
+from careplus_spark.platform.config_deploy import DeployConfig
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from careplus_spark.errors import CatalogSyncError, ExposureError, SourceUnavailableError
 from careplus_spark.exposure import glue
 from careplus_spark.exposure.model import Column, ExposedTable, Partition
-from careplus_spark.platform.config import ExposureConfig, GlueCatalogSyncConfig
+from careplus_spark.platform.config_deploy import ExposureConfig, GlueCatalogSyncConfig
 
 pytestmark = pytest.mark.integration
 

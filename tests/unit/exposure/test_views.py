@@ -14,7 +14,7 @@ import pytest
 
 from careplus_spark.errors import ExposureError
 from careplus_spark.exposure import views
-from careplus_spark.platform.config import ExposureConfig, GlueCatalogSyncConfig
+from careplus_spark.platform.config_deploy import ExposureConfig, GlueCatalogSyncConfig
 from tests.unit.exposure import golden
 
 #: How each dialect names the lakehouse's gold database, and where its views go.
