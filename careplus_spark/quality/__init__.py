@@ -37,8 +37,8 @@ Example:
     ...     tables.upsert(spark, outcome.passed, ctx.table("gold", "fct_tickets"), keys=list(rules.key))
 """
 
-from careplus_spark.quality.alarms import RuleCount
+from careplus_spark.lakehouse.run import RuleShare
 from careplus_spark.quality.engine import Outcome, enforce
 from careplus_spark.quality.ruleset import Reference, Rule, TableRules, load_rules, rule_files
 
-__all__ = ["Outcome", "Reference", "Rule", "RuleCount", "TableRules", "enforce", "load_rules", "rule_files"]
+__all__ = ["Outcome", "Reference", "Rule", "RuleShare", "TableRules", "enforce", "load_rules", "rule_files"]

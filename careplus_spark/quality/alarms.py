@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
@@ -50,18 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _CHECKED = "__dq_checked"
 _FAILED = "__dq_failed_"
-
-
-@dataclass(frozen=True)
-class RuleCount:
-    """How many of the ``checked`` rows broke one rule."""
-
-    table: str
-    rule: str
-    check: str
-    severity: str
-    checked: int
-    failed: int
 
 
 @dataclass(frozen=True)
@@ -94,11 +82,12 @@ def aggregates(rules: Sequence[RowRule], checked: Column) -> list[Column]:
     ]
 
 
-def counts_from(row: Row, table: str, rules: Sequence[RowRule]) -> tuple[RuleCount, ...]:
-    """The :class:`RuleCount` of every rule from the row of an ``agg`` over :func:`aggregates`."""
+def counts_from(row: Row, table: str, rules: Sequence[RowRule]) -> tuple[RuleShare, ...]:
+    """Every rule's count (a :class:`RuleShare` without threshold) from the row of an ``agg`` over
+    :func:`aggregates`."""
     checked = int(row[_CHECKED] or 0)
     return tuple(
-        RuleCount(table, rule.name, rule.check, rule.severity, checked, int(row[f"{_FAILED}{i}"] or 0))
+        RuleShare(table, rule.name, rule.check, rule.severity, checked, int(row[f"{_FAILED}{i}"] or 0))
         for i, rule in enumerate(rules)
     )
 
@@ -116,24 +105,24 @@ def threshold(config: AlarmsConfig, table: str, rule: str, severity: str) -> flo
     return config.default_threshold.block if severity == "block" else config.default_threshold.warn
 
 
-def evaluate(config: AlarmsConfig, counts: Sequence[RuleCount]) -> tuple[RuleShare, ...]:
-    """Every count with its threshold and, when its share is above it, the configured action.
+def evaluate(config: AlarmsConfig, counts: Sequence[RuleShare]) -> tuple[RuleShare, ...]:
+    """Every count (a :class:`RuleShare` without threshold) with its threshold and, when its share
+    is above it, the configured action.
 
     Example:
-        >>> [s.alarm for s in evaluate(AlarmsConfig(), [RuleCount("silver.tickets", "r", "x", "block", 50, 2)])]
+        >>> [s.alarm for s in evaluate(AlarmsConfig(), [RuleShare("silver.tickets", "r", "x", "block", 50, 2)])]
         ['warn']
     """
     shares = []
     for c in counts:
         limit = threshold(config, c.table, c.rule, c.severity)
         above = c.checked > 0 and limit is not None and c.failed / c.checked > limit
-        shares.append(RuleShare(c.table, c.rule, c.check, c.severity, c.checked, c.failed, limit,
-                                config.action if above else None))
+        shares.append(replace(c, threshold=limit, alarm=config.action if above else None))
     return tuple(shares)
 
 
 def settle(
-    spark: SparkSession, ctx: RunContext, step: str, counts: Sequence[RuleCount]
+    spark: SparkSession, ctx: RunContext, step: str, counts: Sequence[RuleShare]
 ) -> tuple[tuple[RuleShare, ...], int | None]:
     """Evaluates ``counts``, appends them to ``ops.dq_results`` and logs the alarms.
 

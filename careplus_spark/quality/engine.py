@@ -21,7 +21,6 @@ from careplus_spark.errors import ConfigError, SchemaError
 from careplus_spark.lakehouse import catalog, delta, tables
 from careplus_spark.lakehouse.run import RuleShare, RunContext
 from careplus_spark.quality import alarms, store
-from careplus_spark.quality.alarms import RuleCount
 from careplus_spark.quality.checks import BLOCKED, check_columns, failure_columns, flag_rules
 from careplus_spark.quality.ruleset import Rule, TableRules
 
@@ -48,7 +47,7 @@ class Outcome:
 
     passed: DataFrame
     blocked_keys: DataFrame
-    counts: tuple[RuleCount, ...]
+    counts: tuple[RuleShare, ...]
     checked: int
     quarantined: int
     versions: Mapping[str, int] = field(default_factory=dict)
@@ -124,7 +123,7 @@ def enforce(
         flagged.unpersist()
 
 
-def count_failures(flagged: DataFrame, rules: TableRules) -> tuple[tuple[RuleCount, ...], int, int]:
+def count_failures(flagged: DataFrame, rules: TableRules) -> tuple[tuple[RuleShare, ...], int, int]:
     """Per-rule failure counts, rows checked and rows blocked, in one aggregation."""
     names = failure_columns(rules)
     row = flagged.agg(
@@ -134,7 +133,7 @@ def count_failures(flagged: DataFrame, rules: TableRules) -> tuple[tuple[RuleCou
     ).first()  # a global aggregation: always one row
     checked = int(row["checked"])  # type: ignore[index]
     counts = tuple(
-        RuleCount(rules.table, r.name, r.check, r.severity, checked, int(row[n] or 0))  # type: ignore[index]
+        RuleShare(rules.table, r.name, r.check, r.severity, checked, int(row[n] or 0))  # type: ignore[index]
         for r, n in zip(rules.rules, names, strict=True)
     )
     return counts, checked, int(row["blocked"] or 0)  # type: ignore[index]
@@ -186,7 +185,7 @@ def _quarantine(
         changes.unpersist()
 
 
-def _log_failures(counts: tuple[RuleCount, ...]) -> None:
+def _log_failures(counts: tuple[RuleShare, ...]) -> None:
     for c in counts:
         if c.failed:
             action = "rows quarantined" if c.severity == "block" else "rows kept (warn)"

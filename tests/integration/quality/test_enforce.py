@@ -16,7 +16,7 @@ from careplus_spark.errors import SchemaError
 from careplus_spark.lakehouse import tables
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.platform.config import AppConfig
-from careplus_spark.quality import RuleCount, TableRules, enforce, load_rules
+from careplus_spark.quality import RuleShare, TableRules, enforce, load_rules
 from careplus_spark.quality.ruleset import parse_rules
 
 SCHEMA = "ticket_id STRING, priority STRING, n INT"
@@ -83,16 +83,16 @@ def test_per_rule_counts_are_recorded_also_when_nothing_failed(spark: SparkSessi
     ctx = RunContext(lakehouse, run_id="r1")
     _, outcome = run(spark, ctx, GOOD + BAD)
     expected = (
-        RuleCount("gold.fct_t", "id_not_null", "not_null", "block", 6, 1),
-        RuleCount("gold.fct_t", "id_unique", "unique", "block", 6, 0),
-        RuleCount("gold.fct_t", "priority_values", "accepted_values", "block", 6, 2),
-        RuleCount("gold.fct_t", "n_non_negative", "range", "warn", 6, 2),
+        RuleShare("gold.fct_t", "id_not_null", "not_null", "block", 6, 1),
+        RuleShare("gold.fct_t", "id_unique", "unique", "block", 6, 0),
+        RuleShare("gold.fct_t", "priority_values", "accepted_values", "block", 6, 2),
+        RuleShare("gold.fct_t", "n_non_negative", "range", "warn", 6, 2),
     )
     assert outcome.counts == expected
     results = spark.read.format("delta").load(ctx.table("ops", "dq_results").path)
     recorded = sorted((r["run_id"], r["table"], r["rule"], r["check"], r["severity"], r["checked"], r["failed"])
                       for r in results.collect())
-    assert recorded == sorted(("r1", *(c.__dict__.values())) for c in expected)
+    assert recorded == sorted(("r1", c.table, c.rule, c.check, c.severity, c.checked, c.failed) for c in expected)
     assert results.where("recorded_at IS NULL").count() == 0
     run(spark, RunContext(lakehouse, run_id="r2"), GOOD)
     assert spark.read.format("delta").load(ctx.table("ops", "dq_results").path).where("run_id = 'r2'").count() == 4

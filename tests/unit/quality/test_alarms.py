@@ -11,7 +11,7 @@ from careplus_spark.errors import ConfigError, DataError, DataQualityError
 from careplus_spark.lakehouse.run import RuleShare, StepResult
 from careplus_spark.pipeline.steps import check_config, checked_rules, progress_lines
 from careplus_spark.platform.config import AlarmsConfig, AlarmThresholds, AppConfig, load_config
-from careplus_spark.quality.alarms import RuleCount, check_overrides, evaluate, raise_on_failure, threshold
+from careplus_spark.quality.alarms import check_overrides, evaluate, raise_on_failure, threshold
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
@@ -24,8 +24,8 @@ def with_rules(cfg: AppConfig, rules: dict[str, float | None]) -> AppConfig:
     return replace(cfg, quality=replace(cfg.quality, alarms=AlarmsConfig(rules=rules)))
 
 
-def count(rule: str, checked: int, failed: int, severity: str = "block") -> RuleCount:
-    return RuleCount("silver.tickets", rule, "timestamp", severity, checked, failed)
+def count(rule: str, checked: int, failed: int, severity: str = "block") -> RuleShare:
+    return RuleShare("silver.tickets", rule, "timestamp", severity, checked, failed)
 
 
 def test_defaults_warn_above_one_percent_for_blocking_and_five_for_other_rules() -> None:
