@@ -2,7 +2,9 @@
 
 Every sub-command takes ``--env NAME`` (``conf/NAME.yaml``) and ``--set a.b=c``.
 Anticipated failures print one paragraph to stderr and exit with the error's code
-(2 for configuration); nothing else prints a traceback unless ``--debug`` is given.
+(2 for configuration); an unexpected one prints one paragraph too (what failed, where, the
+exception, a hint, the trace file: :mod:`careplus_spark.platform.failure`) and exits with a
+code chosen by its class. Nothing prints a traceback unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import yaml
 
 from careplus_spark.deploy.commands import build_package, deploy, dist_dir, render_calls
 from careplus_spark.errors import CarePlusError, ConfigError
+from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.generate import next_day_index, run_generate
 from careplus_spark.pipeline.report import format_dataframe
 from careplus_spark.pipeline.status import render
-from careplus_spark.platform import jars, secrets, session, typed
+from careplus_spark.platform import failure, jars, secrets, session, typed
 from careplus_spark.platform.config import AppConfig, load_config
 from careplus_spark.sources.log_reader import build_reader_jar
 
@@ -72,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="re-read these log files/prefixes")
     run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
     run.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
+    run.add_argument("--wait-lock", type=_seconds, default=None, metavar="SECONDS",
+                     help="wait this long for another run to release the run lock, then exit 6 "
+                     "(default: lakehouse.lock.wait_s)")
 
     demo = command("demo", "generate data and run the whole pipeline on the embedded default", _cmd_demo)
     demo.add_argument("--fresh", action="store_true", help="delete the local lakehouse and data first")
@@ -118,6 +124,16 @@ def _deploy_commands(command: _Command) -> None:
     deploy.add_argument("--wait", action="store_true", help="emr: follow each step/job run; fail if one fails")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, found {text!r}")
+    return value
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -132,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    secrets.install_log_redaction()
     try:
         return int(args.handler(args))
     except CarePlusError as exc:
@@ -142,13 +159,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careplus: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        if args.debug:
-            raise
-        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        print(f"careplus: unexpected {type(exc).__name__}: {first[:500]} (run with --debug for the traceback)",
-              file=sys.stderr)
-        return 1
+    except Exception as exc:  # noqa: BLE001 - answered in one paragraph, the trace in a file
+        return _unexpected(args, exc)
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    """One paragraph on stderr (what, where, the exception, a hint, the trace file); the trace with --debug.
+
+    The exit code comes from the exception's class (:mod:`careplus_spark.platform.failure_rules`), 1 if unknown.
+    """
+    try:
+        cfg: AppConfig | None = _config(args)
+    except Exception:  # noqa: BLE001 - the trace still goes somewhere (the home folder)
+        cfg = None
+    found, text = failure.report(exc, f"careplus {args.command}", cfg, args.command)
+    if args.debug:
+        print(text, file=sys.stderr)
+    print(found.paragraph(), file=sys.stderr)
+    return found.exit_code
 
 
 def _config(args: argparse.Namespace) -> AppConfig:
@@ -169,7 +197,7 @@ def _say(message: str) -> None:
 
 def _cmd_setup(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    paths = jars.fetch_jars(session.jars_dir(cfg), progress=_say)
+    paths = jars.fetch_jars(session.jars_dir(cfg), progress=_say, log_store=cfg.lakehouse.log_store)
     _say(f"jars ready in {session.jars_dir(cfg)} ({len(paths)} files)")
     if not args.skip_reader:
         _say(f"log reader: {build_reader_jar(jars.spark_line())}")
@@ -186,9 +214,10 @@ def _cmd_config(args: argparse.Namespace) -> int:
     if args.spark_conf:
         settings = secrets.mask_settings(session.spark_conf(cfg, include_secrets=False))
         for key, value in sorted(settings.items()):
-            print(f"{key}={value}")
+            print(secrets.redact(f"{key}={value}"))
     else:
-        print(yaml.safe_dump(typed.plain(cfg), sort_keys=False, allow_unicode=True, width=110), end="")
+        tree = secrets.redact_tree(typed.plain(cfg))  # secrets masked by name, then anything secret-looking
+        print(yaml.safe_dump(tree, sort_keys=False, allow_unicode=True, width=110), end="")
     return 0
 
 
@@ -216,10 +245,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     resolve(args.jobs)  # unknown job names and alarm rules fail before Spark starts
     check_config(cfg)
-    spark = _session(cfg, "run")
     ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since, full_refresh=args.full_refresh)
-    _say(f"run {ctx.run_id} ({cfg.env})")
-    run_steps(spark, ctx, args.jobs, progress=_say)
+    # the run lock before Spark starts: a second run writes nothing (nor opens the metastore)
+    with run_lock.hold(cfg, ctx.run_id, wait_s=args.wait_lock, say=_say):
+        spark = _session(cfg, "run")
+        _say(f"run {ctx.run_id} ({cfg.env})")
+        run_steps(spark, ctx, args.jobs, progress=_say)
     return 0
 
 
@@ -275,11 +306,12 @@ def _cmd_expose(args: argparse.Namespace) -> int:
     from careplus_spark.pipeline.ledger import RunLedger  # lazy: imports Spark (--help stays fast)
 
     cfg = _config(args)
-    spark = _session(cfg, "expose")
     ctx = RunContext(cfg)
-    result = RunLedger(spark, ctx).run(
-        STEP, lambda s, c: expose(s, c, regenerate=args.regenerate, dry_run=args.dry_run)
-    )
+    with run_lock.hold(cfg, ctx.run_id, say=_say):  # before Spark starts, as for careplus run
+        spark = _session(cfg, "expose")
+        result = RunLedger(spark, ctx).run(
+            STEP, lambda s, c: expose(s, c, regenerate=args.regenerate, dry_run=args.dry_run)
+        )
     _say(result.detail)
     return 0
 

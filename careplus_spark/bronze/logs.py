@@ -9,15 +9,28 @@ raw text and reason. Per file: ``blocks = parsed + quarantined`` (recorded in th
 ``ops.log_files``).
 
 Writes: the rows of every file read in this run replace that file's earlier rows in one
-atomic Delta commit (``replaceWhere`` on ``_source_file``). Re-reading a file therefore
-never duplicates it, a changed file replaces its rows, and a crash between the bronze
-commit and the ledger update is repaired by the next run reading the same files again.
+atomic Delta commit (an overwrite selecting ``_source_file`` by a Column condition, the
+``replaceWhere`` of the DataFrameWriterV2 API: no SQL text is built from a path).
+Re-reading a file therefore never duplicates it, a changed file replaces its rows, and a
+crash between the bronze commit and the ledger update is repaired by the next run reading
+the same files again.
 When no row of those files is in the table yet (the usual run: new files only), the
 commit is a plain append, which replaces nothing just the same: with the change data
 feed on, a ``replaceWhere`` on a data column also writes every inserted row a second
 time into ``_change_data``, while the feed derives an append's inserts from its data
 files. File statistics are collected only for the lineage columns used to skip files
 (``_source_file``, ``_run_id``, ``_parse_error``), not for the fourteen text fields.
+
+Files that vanish (``sources.logs.on_missing``): a file the ledger knows and the source no
+longer lists is marked ``missing`` in ``ops.log_files``. With ``keep`` (the default) its
+rows stay; with ``retract`` its rows leave ``bronze.logs`` and ``bronze.logs_quarantine``
+in the same step (a Delta DELETE by ``_source_file``, before the ledger is updated, so a
+crash in between retracts again), and the change data feed carries the deletes to
+silver.logs and the gold log models on the same run. Retraction covers every file the
+ledger holds as missing, so switching from ``keep`` to ``retract`` retracts the files that
+vanished earlier too; it is skipped (with a warning) when the source lists no file at all,
+which looks more like an unmounted or emptied source than a retention policy. A file
+that comes back is read again like a changed one.
 
 Partitioning: by ``log_date`` (the day in the block's timestamp; NULL for malformed
 blocks). Daily files map to one partition, and silver recomputes exactly the days a run
@@ -28,9 +41,11 @@ would produce many small files; none would make every silver refresh scan all hi
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
@@ -42,8 +57,10 @@ from careplus_spark.sources.files import SourceFile, list_files
 from careplus_spark.sources.log_reader import FIELD_COLUMNS, read_log_blocks, take_block_counts
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
+log = logging.getLogger(__name__)
+STEP = "ingest_logs"
 PARTITION = "log_date"
 #: bronze.logs_quarantine: the malformed block, where it was, why, lineage.
 QUARANTINE_COLUMNS = ("_source_file", "_offset", "_raw", "_reason", "_ingested_at", "_run_id")
@@ -96,10 +113,13 @@ def to_bronze(blocks: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def file_predicate(paths: Sequence[str]) -> str:
-    """A SQL predicate selecting the rows of the given source files."""
-    quoted = ", ".join("'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'" for p in paths)
-    return f"_source_file IN ({quoted})"
+def file_predicate(paths: Sequence[str]) -> Column:
+    """A Column condition selecting the rows of the given source files (paths are literals, never SQL).
+
+    Example:
+        >>> bronze.where(file_predicate(["file:/logs/it's.log"]))  # doctest: +SKIP
+    """
+    return F.col("_source_file").isin([F.lit(p) for p in paths])
 
 
 def replace_files(
@@ -122,20 +142,98 @@ def replace_files(
     """
     created = tables.create_if_missing(spark, table, df, partition_by, properties)
     predicate = file_predicate(paths)
-    writer = df.write.format("delta").option(
-        "userMetadata", json.dumps({"run_id": run_id, "step": "ingest_logs"}, sort_keys=True)
-    )
+    metadata = json.dumps({"run_id": run_id, "step": STEP}, sort_keys=True)
     with delta.session_conf(spark, {"spark.sql.maxConcurrentOutputFileWriters": str(MAX_OPEN_WRITERS)}):
         if created or not has_rows(spark, table, predicate):
-            writer.mode("append").save(table.path)
-        else:
-            writer.mode("overwrite").option("replaceWhere", predicate).save(table.path)
+            df.write.format("delta").option("userMetadata", metadata).mode("append").save(table.path)
+        else:  # replaceWhere by a Column: Delta records it as the commit's predicate
+            df.writeTo(delta.quote_path(table.path)).option("userMetadata", metadata).overwrite(predicate)
     return delta.latest_version(spark, table.path)
 
 
-def has_rows(spark: SparkSession, table: tables.TableRef, predicate: str) -> bool:
+def has_rows(spark: SparkSession, table: tables.TableRef, predicate: Column) -> bool:
     """True when ``table`` has a row matching ``predicate`` (file statistics skip the rest)."""
     return bool(spark.read.format("delta").load(table.path).where(predicate).select(F.lit(1)).limit(1).collect())
+
+
+def delete_files(
+    spark: SparkSession, table: tables.TableRef, paths: Sequence[str], run_id: str
+) -> tuple[int, int | None]:
+    """Deletes the rows of ``paths`` from ``table`` (one DELETE by a Column condition).
+
+    Returns:
+        (rows deleted, the new version); (0, None) when the table holds no row of them
+        (Delta commits nothing then) or does not exist.
+
+    Example:
+        >>> delete_files(spark, bronze, ["file:/logs/app-2025-07-01-0.log"], ctx.run_id)  # doctest: +SKIP
+        (412, 9)
+    """
+    from delta.tables import DeltaTable
+
+    if not paths or not tables.exists(spark, table):
+        return 0, None
+    before = delta.latest_version(spark, table.path)
+    with delta.commit_metadata(spark, {"run_id": run_id, "step": STEP}):
+        DeltaTable.forPath(spark, table.path).delete(file_predicate(paths))
+    last = delta.last_commit(spark, table.path)
+    if last is None or last.version == before:
+        return 0, None
+    return int(last.metrics.get("numDeletedRows") or 0), last.version
+
+
+@dataclass(frozen=True)
+class Vanished:
+    """What a run did about files the source no longer lists.
+
+    ``retracted`` is None when rows were kept (``keep``, or retraction skipped).
+    """
+
+    missing: int = 0
+    noticed: int = 0
+    retracted: int | None = None
+    skipped: bool = False
+    versions: Mapping[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """The step detail's part, e.g. ``; 2 missing (1 newly), 412 rows retracted``; empty when none."""
+        if not self.missing:
+            return ""
+        text = f"; {self.missing} missing ({self.noticed} newly)"
+        if self.skipped:
+            return text + ", retraction skipped: the source lists no file"
+        return text + (", rows kept" if self.retracted is None else f", {self.retracted} rows retracted")
+
+
+def settle_missing(
+    spark: SparkSession, ctx: RunContext, listed: Sequence[SourceFile], known: Mapping[str, file_ledger.LedgerEntry]
+) -> Vanished:
+    """Marks the ledger's unlisted files ``missing``; with ``on_missing: retract`` deletes their rows first.
+
+    The deletes come before the ledger update: a crash in between leaves the files
+    ``ingested`` in the ledger, so the next run retracts (finding nothing left) and marks them.
+    """
+    gone, noticed = file_ledger.vanished(listed, dict(known))
+    if not gone:
+        return Vanished()
+    retracted, skipped, versions = None, False, {}
+    if ctx.cfg.sources.logs.on_missing == "retract":
+        if listed:
+            retracted = 0
+            for table in (catalog.BRONZE_LOGS, catalog.BRONZE_LOGS_QUARANTINE):
+                deleted, version = delete_files(spark, ctx.ref(table), gone, ctx.run_id)
+                retracted += deleted if table is catalog.BRONZE_LOGS else 0
+                if version is not None:
+                    versions[table.qualified] = version
+        else:
+            skipped = True
+            log.warning("log source %s lists no file while the ledger holds %d: not retracting their rows",
+                        ctx.cfg.sources.logs.path, len(gone))
+    ledger = ctx.ref(catalog.LOG_FILES)
+    version = file_ledger.mark_missing(spark, ledger, noticed, ctx.run_id)
+    if version is not None:
+        versions[ledger.qualified] = version
+    return Vanished(len(gone), len(noticed), retracted, skipped, versions)
 
 
 def reader_counts(
@@ -197,20 +295,40 @@ def quarantine(spark: SparkSession, ctx: RunContext, paths: Sequence[str]) -> in
 
 
 def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
-    """Reads new, changed and forced log files and replaces their rows in bronze."""
+    """Reads new, changed and forced log files and replaces their rows in bronze; settles vanished files.
+
+    Example:
+        >>> ingest(spark, RunContext(load_config("local"))).detail  # doctest: +SKIP
+        '7 files: 1 new, 0 changed, 0 forced, 6 unchanged; 1 missing (1 newly), 412 rows retracted'
+    """
     started = time.monotonic()
     source = ctx.cfg.sources.logs
-    ledger = ctx.ref(catalog.LOG_FILES)
-    listed = list_files(spark, source.path, source.pattern)
-    known = file_ledger.load(spark, ledger)
-    selection = file_ledger.select(listed, known, ctx.reprocess, ctx.since)
-    files: tuple[SourceFile, ...] = selection.to_read
+    by_checksum = source.change_detection == "checksum"
+    listed = list_files(spark, source.path, source.pattern, checksum=by_checksum)
+    known = file_ledger.load(spark, ctx.ref(catalog.LOG_FILES))
+    selection = file_ledger.select(listed, known, ctx.reprocess, ctx.since, by_checksum=by_checksum)
     detail = (
         f"{len(listed)} files: {len(selection.new)} new, {len(selection.changed)} changed, "
         f"{len(selection.forced)} forced, {len(selection.unchanged)} unchanged"
     )
-    if not files:
-        return StepResult(step="ingest_logs", seconds=time.monotonic() - started, detail=detail)
+    read = read_files(spark, ctx, selection.to_read, known) if selection.to_read else StepResult(step=STEP)
+    vanished = settle_missing(spark, ctx, listed, known)
+    return StepResult(
+        step=STEP,
+        rows_read=read.rows_read,
+        rows_written=read.rows_written,
+        rows_quarantined=read.rows_quarantined,
+        versions={**read.versions, **vanished.versions},
+        seconds=time.monotonic() - started,
+        detail=detail + vanished.describe(),
+    )
+
+
+def read_files(
+    spark: SparkSession, ctx: RunContext, files: Sequence[SourceFile], known: Mapping[str, file_ledger.LedgerEntry]
+) -> StepResult:
+    """Reads ``files`` into bronze (replacing their earlier rows), the quarantine and the ledger."""
+    ledger = ctx.ref(catalog.LOG_FILES)
     paths = [f.path for f in files]
     bronze = ctx.ref(catalog.BRONZE_LOGS)
     # the reader's tasks count blocks per file while the rows are written: no second pass
@@ -228,11 +346,9 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     blocks = sum(c.blocks for c in counts.values())
     bad = sum(c.quarantined for c in counts.values())
     return StepResult(
-        step="ingest_logs",
+        step=STEP,
         rows_read=blocks,
         rows_written=blocks - bad,
         rows_quarantined=bad,
         versions={k: v for k, v in versions.items() if v is not None},
-        seconds=time.monotonic() - started,
-        detail=detail,
     )

@@ -31,6 +31,8 @@ SETTING = "deploy.emr"
 _USABLE_CLUSTER = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 STEP_DONE, STEP_FAILED = ("COMPLETED",), ("CANCELLED", "FAILED", "INTERRUPTED")
 RUN_DONE, RUN_FAILED = ("SUCCESS",), ("FAILED", "CANCELLED")
+#: Delta's S3DynamoDBLogStore as EMR installs it beside delta-spark.jar (lakehouse.log_store: s3-dynamodb).
+EMR_LOG_STORE_JAR = "/usr/share/aws/delta/lib/delta-storage-s3-dynamodb.jar"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def submissions(cfg: AppConfig, manifest: Manifest, release: Release, line: str,
     chosen = tuple(jobs) or emr.jobs
     launch.check_jobs(chosen, manifest, f"{SETTING}.jobs")
     scripts = manifest.jobs()
-    jars = [*emr.delta_jars, release.uri(manifest.one("log-reader", line)), release.uri(manifest.one("jdbc-driver"))]
+    store = [EMR_LOG_STORE_JAR] if job_cfg.lakehouse.log_store == "s3-dynamodb" else []
+    jars = [*emr.delta_jars, *store, release.uri(manifest.one("log-reader", line)),
+            release.uri(manifest.one("jdbc-driver"))]
     confs = {**launch.launch_confs(job_cfg), "spark.yarn.maxAppAttempts": "1"}  # a failed run is not re-run half-way
     common = ["--deploy-mode", emr.deploy_mode, "--master", "yarn", "--py-files", release.uri(manifest.one("wheel")),
               "--jars", ",".join(jars)]

@@ -25,6 +25,11 @@ STATIC_CONFS = (
     "spark.sql.catalogImplementation",
     "spark.hadoop.hive.metastore.client.factory.class",
     "spark.databricks.delta.properties.defaults.enableDeletionVectors",
+    # lakehouse.log_store: s3-dynamodb; Delta reads the log store class per scheme from the SparkContext's conf
+    "spark.delta.logStore.s3.impl",
+    "spark.delta.logStore.s3a.impl",
+    "spark.io.delta.storage.S3DynamoDBLogStore.ddb.tableName",
+    "spark.io.delta.storage.S3DynamoDBLogStore.ddb.region",
 )
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 

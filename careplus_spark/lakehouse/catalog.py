@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from careplus_spark.lakehouse import tables
+from careplus_spark.lakehouse import registry
 from careplus_spark.lakehouse.delta import CHANGE_FEED, SYMLINK_MANIFEST
 from careplus_spark.lakehouse.tables import TableRef
 
@@ -219,6 +219,5 @@ def attach(spark: SparkSession, root: str) -> list[str]:
         The qualified names registered by this call.
     """
     for database in DATABASES:
-        location = f"{root}/{database}".replace("'", "''")
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {database} LOCATION '{location}'")
-    return tables.register_existing(spark, root, DATABASES)
+        registry.create_database(spark, database, f"{root}/{database}")
+    return registry.register_existing(spark, root, DATABASES)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import SchemaError
-from careplus_spark.lakehouse import delta
+from careplus_spark.lakehouse import delta, registry
 from careplus_spark.lakehouse.delta import TableInfo
 
 if TYPE_CHECKING:
@@ -106,9 +106,13 @@ def days_predicate(column: str, days: Sequence[dt.date | None] | None) -> str:
 
 
 def register(spark: SparkSession, table: TableRef) -> None:
-    """Registers an existing Delta location in the catalog under its qualified name."""
-    location = table.path.replace("'", "''")
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {table.qualified} USING DELTA LOCATION '{location}'")
+    """Registers an existing Delta location in the catalog under its qualified name, without SQL text.
+
+    Raises:
+        ConfigError: the database or table name is not a valid catalog name
+            (:func:`careplus_spark.lakehouse.registry.check_name`).
+    """
+    registry.register_location(spark, table.database, table.name, table.path)
 
 
 def plain_schema(df: DataFrame) -> StructType:
@@ -316,10 +320,11 @@ def sync_keys(
     present = "_present"
     source = scope_keys.select(key).join(rows.withColumn(present, F.lit(True)), key, "left")
     values = {c: f"s.`{c}`" for c in rows.columns}
-    condition = f"t.`{key}` = s.`{key}`"
+    target_key = F.col(f"t.`{key}`")
+    condition = target_key == F.col(f"s.`{key}`")
     if key_range is not None and key_range[0] is not None:
-        low, high = (str(v).replace("'", "''") for v in key_range)
-        condition = f"t.`{key}` BETWEEN '{low}' AND '{high}' AND {condition}"
+        # typed literals in a Column: the key values never become SQL text
+        condition = target_key.between(F.lit(key_range[0]), F.lit(key_range[1])) & condition
     update_when = f"s.{present}" + (f" AND ({update_condition})" if update_condition else "")
     merge = (
         target.alias("t")
@@ -352,35 +357,8 @@ def row_count(spark: SparkSession, table: TableRef) -> int:
     return int(spark.read.format("delta").load(table.path).count())
 
 
-def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) -> list[str]:
-    """Registers every Delta table found under ``<root>/<database>/`` that the catalog lacks.
-
-    A new metastore (another Spark line, a fresh machine, the Glue catalog) thus sees the
-    lakehouse's tables by name without waiting for a run that writes them.
-
-    Returns:
-        The qualified names registered by this call.
-    """
-    jvm: Any = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
-    registered: list[str] = []
-    for database in databases:
-        folder = jvm.org.apache.hadoop.fs.Path(f"{root}/{database}")
-        try:
-            fs = folder.getFileSystem(conf)
-            if not fs.exists(folder):
-                continue
-            children = [s.getPath().getName() for s in fs.listStatus(folder) if s.isDirectory()]
-        except Exception:  # noqa: BLE001 - an unreachable root is reported by the step that needs it
-            return registered
-        for name in sorted(children):
-            ref = TableRef(database, name, root)
-            if name.startswith(("_", ".")) or spark.catalog.tableExists(ref.qualified):
-                continue
-            if exists(spark, ref):
-                register(spark, ref)
-                registered.append(ref.qualified)
-    return registered
+#: Registers every Delta table under ``<root>/<database>/`` that the catalog lacks (see the registry).
+register_existing = registry.register_existing
 
 
 def table_info(spark: SparkSession, table: TableRef) -> TableInfo | None:

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import CarePlusError, ConfigError
 from careplus_spark.lakehouse import catalog
+from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.steps import check_config, resolve, run_steps
+from careplus_spark.platform import failure, secrets
 from careplus_spark.platform.config import AppConfig, load_config
 from careplus_spark.platform.session import build_session
 
@@ -115,9 +117,13 @@ def run_job(jobs: Sequence[str], argv: Sequence[str] | None = None) -> int:
 
     The first log line names the run, its jobs and environment, and the Glue job and run
     when Glue started it: ``run 20250701T020000Z-1a2b3c4d: ingest_tickets (glue; Glue job
-    careplus-ingest-tickets, run jr_abc)``.
+    careplus-ingest-tickets, run jr_abc)``. An unexpected exception is logged as one paragraph
+    (:mod:`careplus_spark.platform.failure`; the trace goes to a file it names) and exits with
+    the code its class maps to.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    secrets.install_log_redaction()
+    cfg: AppConfig | None = None
     try:
         args = parse_job_args(sys.argv[1:] if argv is None else argv)
         cfg = load_config(args.env, args.overrides)
@@ -125,11 +131,17 @@ def run_job(jobs: Sequence[str], argv: Sequence[str] | None = None) -> int:
         check_config(cfg)  # before Spark starts
         ctx = RunContext(cfg, full_refresh=args.full_refresh)
         log.info("run %s: %s (%s%s)", ctx.run_id, ", ".join(jobs) or "all", cfg.env, _platform_run(args))
-        spark = open_lakehouse(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}")
-        run_steps(spark, ctx, jobs, progress=log.info)
+        with run_lock.hold(cfg, ctx.run_id, say=log.info):  # before Spark starts: a second run writes nothing
+            spark = open_lakehouse(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}")
+            run_steps(spark, ctx, jobs, progress=log.info)
     except CarePlusError as exc:
         log.error("%s", exc)
         return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - answered in one paragraph, the trace in a file
+        name = "-".join(jobs) or "pipeline"
+        found, _text = failure.report(exc, f"job {name}", cfg, name)
+        log.error("%s", found.paragraph())
+        return found.exit_code
     return 0
 
 

@@ -12,6 +12,11 @@ and ``cursor_after``.
 
 Writes stay cheap: each is one MERGE of one row whose condition pins the target's
 ``run_id`` and ``job`` literally, so Delta's file statistics skip every file of other runs.
+
+A step runs only while its run holds the run lock (:mod:`careplus_spark.lakehouse.lock`). A run
+that holds it knows that no other run is alive, so :func:`mark_abandoned` turns the ``running``
+rows of other runs (killed, or died with their host) into ``failed`` with the error
+``abandoned: ...``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.platform.secrets import redact
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+#: The error of a step whose run died while it was running (found by a later run holding the lock).
+ABANDONED = "abandoned"
 
 RUNS_SCHEMA = (
     "run_id string, job string, env string, started_at timestamp, ended_at timestamp, status string, "
@@ -53,42 +62,9 @@ ERROR_CHARS = 2000
 _WRITE_ATTEMPTS = 5
 _STACK_FRAME = re.compile(r"^\s+(?:at |\.\.\. \d+ more|Suppressed: )")
 
-_SECRET_KEY = r"[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credentials?)[\w.-]*"
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # key=value and "key": "value" pairs whose key names a secret (JDBC URLs, confs, JSON)
-    (
-        re.compile(rf"(?i)(\b{_SECRET_KEY}[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,)\]}}\"']+)"),
-        r"\1***",
-    ),
-    # user:password@host in URLs
-    (re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s/:@]+):[^\s/@]+@"), r"\1:***@"),
-    # HTTP authorisation values
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
-    # AWS access key ids
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "***"),
-)
-
-
 def runs_table(ctx: RunContext) -> tables.TableRef:
     """The ledger table ``ops.runs`` of a run's lakehouse."""
     return ctx.ref(catalog.RUNS)
-
-
-def redact(text: str) -> str:
-    """``text`` with anything that looks like a secret replaced by ``***``.
-
-    Secret values never reach messages by design (``Secret`` hides them); this is the
-    second line of defence for text that comes from drivers and services.
-
-    Example:
-        >>> redact("jdbc:mysql://db/x?user=app&password=hunter2 failed")
-        'jdbc:mysql://db/x?user=app&password=*** failed'
-        >>> redact('{"secret_key": "abc"} s3a://key:sekrit@bucket/x')
-        '{"secret_key": ***} s3a://key:***@bucket/x'
-    """
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def error_text(exc: BaseException, max_lines: int = ERROR_LINES, max_chars: int = ERROR_CHARS) -> str:
@@ -220,6 +196,49 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def mark_abandoned(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
+    """Marks the ``running`` rows of every other run ``failed``, error ``abandoned: ...``.
+
+    Call it only while ``ctx``'s run holds the run lock: then no other run is alive, and a row
+    still ``running`` belongs to a run that died (killed, or lost with its host) before it
+    could record its end. One Delta UPDATE with column conditions, retried when a concurrent
+    commit (an unlocked writer) conflicts.
+
+    Example:
+        >>> mark_abandoned(spark, ctx)  # doctest: +SKIP
+        {'20250701T020000Z-1a2b3c4d': 1}
+
+    Returns:
+        The steps marked, by run id (empty when there were none).
+    """
+    from delta.exceptions import DeltaConcurrentModificationException
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    table = runs_table(ctx)
+    if not tables.exists(spark, table):
+        return {}
+    stale = (F.col("status") == F.lit(RUNNING)) & (F.col("run_id") != F.lit(ctx.run_id))
+    rows = spark.read.format("delta").load(table.path).where(stale).groupBy("run_id").count().collect()
+    found = {str(r["run_id"]): int(r["count"]) for r in rows}
+    if not found:
+        return {}
+    error = (f"{ABANDONED}: the run ended without recording this step (killed, or lost with its host); "
+             f"found running by run {ctx.run_id} once it held the run lock")
+    for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        try:
+            DeltaTable.forPath(spark, table.path).update(
+                stale & F.col("run_id").isin(sorted(found)),
+                {"status": F.lit(FAILED), "error": F.lit(error), "ended_at": F.lit(_now())},
+            )
+            break
+        except DeltaConcurrentModificationException:
+            if attempt == _WRITE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    return found
+
+
 class RunLedger:
     """Records the steps of one run in ``ops.runs``.
 
@@ -238,9 +257,19 @@ class RunLedger:
     def run(self, job: str, step: Callable[[SparkSession, RunContext], StepResult]) -> StepResult:
         """Runs ``step``, recording it as running, then as succeeded or failed.
 
+        Holds the run lock while it runs (re-entrant: inside :func:`~careplus_spark.pipeline.steps.run_steps`
+        the run's lock is already held), so no ledger row is written without it.
+
         Raises:
+            LockHeldError: another run holds the run lock, or this run lost it (nothing recorded, step not run).
             BaseException: whatever the step raised, after the ``failed`` row is written.
         """
+        with run_lock.hold(self.ctx.cfg, self.ctx.run_id) as lock:
+            if lock is not None:
+                lock.check(f"step {job}")
+            return self._run(job, step)
+
+    def _run(self, job: str, step: Callable[[SparkSession, RunContext], StepResult]) -> StepResult:
         started = time.monotonic()  # the step's one time: its work and its bookkeeping (progress, summary, ledger)
         before = self._cursors if self._cursors is not None else cursor_values(self.spark, self._cursors_table)
         entry = LedgerEntry(self.ctx.run_id, job, self.ctx.cfg.env, started_at=_now())

@@ -6,6 +6,10 @@ recorded any (``ops.dq_results``: every rule that nulled or quarantined rows, it
 threshold, alarms first and counted in the heading), every table's version, row count and
 last commit time, the incremental cursors (``ops.cursors``) and the log-files ledger
 (``ops.log_files``). Every section says so when its table does not exist yet.
+
+A step whose run died while it was running (marked by a later run, see
+:func:`~careplus_spark.pipeline.ledger.mark_abandoned`) shows as ``failed: abandoned``; the
+``run lock`` section says who holds the lakehouse's run lock (:mod:`careplus_spark.lakehouse.lock`).
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from careplus_spark.errors import CarePlusError
 from careplus_spark.lakehouse import catalog, tables
+from careplus_spark.lakehouse.lock import Owner, RunLock
+from careplus_spark.lakehouse.lock_store import store_for
 from careplus_spark.lakehouse.tables import TableRef
+from careplus_spark.pipeline.ledger import ABANDONED, FAILED
 from careplus_spark.pipeline.report import format_table, table_status
 from careplus_spark.platform.config import AppConfig
 
@@ -174,7 +182,7 @@ def format_runs(steps: Sequence[Mapping[str, object]]) -> str:
             step["run_id"] if first else "",
             step["env"] if first else "",
             step["job"],
-            step["status"],
+            _status_text(step),
             step["started_at"],
             step["rows_read"],
             step["rows_written"],
@@ -189,6 +197,37 @@ def format_runs(steps: Sequence[Mapping[str, object]]) -> str:
             errors.append(f"  {step['run_id']} {step['job']}: " + "\n    ".join(text))
     table = format_table(RUN_HEADERS, lines)
     return table + ("\n\nerrors:\n" + "\n".join(errors) if errors else "")
+
+
+def _status_text(step: Mapping[str, object]) -> str:
+    """The step's status; ``failed: abandoned`` for a step of a run that died while it ran."""
+    abandoned = step["status"] == FAILED and str(step.get("error") or "").startswith(ABANDONED)
+    return f"{FAILED}: {ABANDONED}" if abandoned else str(step["status"])
+
+
+def lock_text(cfg: AppConfig) -> str:
+    """The run lock: free, released, held (by whom, since when, until when) or expired.
+
+    Example:
+        >>> lock_text(cfg)  # doctest: +SKIP
+        'held by run 20250701T020000Z-1a2b3c4d (host h, pid 42, user u: careplus run) since ...'
+    """
+    settings = cfg.lakehouse.lock
+    if not settings.enabled:
+        return "disabled (lakehouse.lock.enabled: false)"
+    try:
+        lock = RunLock(store_for(cfg), Owner.current("status"), expiry_s=settings.expiry_s,
+                       heartbeat_s=settings.heartbeat_s)
+        lease = lock.current()
+    except CarePlusError as exc:
+        return f"unknown: {exc}"
+    if lease is None:
+        return f"free (no run has taken it yet; {lock.store.where})"
+    if lease.state != "held":
+        return f"free (released by run {lease.owner.run_id} of host {lease.owner.host})"
+    if lease.free(lock.clock(), settings.expiry_s):
+        return f"free: the lease of {lease.describe()} expired; the next run takes it over"
+    return f"held by {lease.describe()}"
 
 
 def cursor_rows(spark: SparkSession, cursors: TableRef) -> list[tuple[object, ...]]:
@@ -275,6 +314,7 @@ def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
     sections = [
         f"CarePlus status ({cfg.env}): lakehouse {root}",
         f"== runs (last {runs}) ==\n" + format_runs(recent_runs(spark, catalog.RUNS.ref(root), runs)),
+        "== run lock ==\n" + lock_text(cfg),
         "== data quality ==\n" + format_quality(quality_summary(spark, catalog.DQ_RESULTS.ref(root))),
         "== tables ==\n" + (
             format_table(["table", "rows", "version", "last modified (UTC)"],

@@ -10,6 +10,13 @@ quarantined (non-zero ones only), and each alarm gets a line of its own::
 
 (each on one line). With ``quality.alarms.action: fail`` the step fails instead
 (:class:`~careplus_spark.errors.DataQualityError`, exit code 9) and the run stops there.
+
+The steps run while the run holds the lakehouse's run lock (:mod:`careplus_spark.lakehouse.lock`),
+taken before anything is written; a second run waits ``lakehouse.lock.wait_s`` for it, then
+fails with :class:`~careplus_spark.errors.LockHeldError` (exit code 6). Holding it, the run first
+marks the ``running`` ledger rows of dead runs ``failed: abandoned``::
+
+    run 20250701T020000Z-1a2b3c4d was abandoned while running (1 step(s)): marked failed: abandoned
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from careplus_spark.errors import ConfigError
 from careplus_spark.exposure import expose as exposure
 from careplus_spark.gold import refresh as gold
 from careplus_spark.gold.quality import rule_names as gold_rule_names
+from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext, StepResult
-from careplus_spark.pipeline.ledger import RunLedger
+from careplus_spark.pipeline.ledger import RunLedger, mark_abandoned
+from careplus_spark.platform import failure
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.quality import alarms
 from careplus_spark.silver import logs as silver_logs
@@ -131,19 +140,40 @@ def run_steps(
     so the later steps do not run. A data-quality alarm is shown by the step's progress
     (see the module docstring).
 
+    The run lock is held around all of it (a caller may hold it already, e.g. ``careplus run``
+    before Spark starts); holding it, the ``running`` rows of dead runs are marked abandoned.
+
     Raises:
         ConfigError: an unknown step, or a ``quality.alarms.rules`` key that names no rule
             (before any step runs).
+        LockHeldError: another run holds the run lock after ``lakehouse.lock.wait_s`` (nothing
+            written), or this run lost it (the steps after that are not run).
     """
     selected = resolve(names)
     check_config(ctx.cfg)
+    with run_lock.hold(ctx.cfg, ctx.run_id, say=progress) as lock:
+        if lock is not None:
+            for run_id, count in mark_abandoned(spark, ctx).items():
+                if progress:
+                    progress(f"run {run_id} was abandoned while running ({count} step(s)): marked failed: abandoned")
+        return _run_selected(spark, ctx, selected, progress)
+
+
+def _run_selected(
+    spark: SparkSession, ctx: RunContext, selected: Sequence[str], progress: Callable[[str], None] | None
+) -> list[StepResult]:
+    """Runs the resolved steps, each recorded in the ledger (see :func:`run_steps`)."""
     ledger = RunLedger(spark, ctx)
     results = []
     for index, name in enumerate(selected, start=1):
         prefix = f"[{index}/{len(selected)}] {name}"
         if progress:
             progress(f"{prefix} ...")
-        result = ledger.run(name, STEPS[name])
+        try:
+            result = ledger.run(name, STEPS[name])
+        except BaseException as exc:
+            failure.note_step(exc, name, ctx.run_id)  # the one-paragraph error names the step
+            raise
         if progress:
             for line in progress_lines(prefix, result):
                 progress(line)

@@ -11,12 +11,12 @@ credentials in URLs masked. boto3 is optional locally (the ``aws`` extra); Glue 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from careplus_spark.errors import CarePlusError, ConfigError
+from careplus_spark.platform import secrets
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 def redact(text: str) -> str:
-    """Drops any ``user:password@`` of URLs, and keeps the message short."""
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)[:300]
+    """:func:`careplus_spark.platform.secrets.redact`, and keeps the message short."""
+    return secrets.redact(text)[:300]
 
 
 def holds(want: Any, have: Any) -> bool:

@@ -5,9 +5,11 @@ Example:
     >>> cfg.sources.tickets.fetch_size  # doctest: +SKIP
     5000
 
-Everything is validated before Spark starts: an unknown key, a missing required key
-or a wrong type raises :class:`~careplus_spark.errors.ConfigError` (exit code 2)
-naming the key and the file that set it.
+Everything is validated before Spark starts: an unknown key, a missing required key,
+a wrong type, a number out of its range or a name (table, column, schema) or path
+outside its pattern raises :class:`~careplus_spark.errors.ConfigError` (exit code 2)
+naming the key and the file that set it. The ranges and patterns sit next to the
+fields (``field(metadata=checks(...))``, see :mod:`careplus_spark.platform.config_checks`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from typing import Literal
 
 from careplus_spark.errors import ConfigError
 from careplus_spark.platform import package_data, typed, yaml_tree
+from careplus_spark.platform.config_checks import (
+    DYNAMODB_TABLE,
+    above,
+    at_least,
+    between,
+    check_fields,
+    checks,
+    each,
+    identifier,
+    matches,
+    safe_path,
+    share,
+    table_name,
+)
 from careplus_spark.platform.config_deploy import DeployConfig, ExposureConfig
 from careplus_spark.platform.secrets import Secret
 
@@ -37,7 +53,7 @@ class SparkConfig:
     platform: PlatformKind = "local"
     master: str = "local[2]"
     app_name: str = "careplus"
-    shuffle_partitions: int = 4
+    shuffle_partitions: int = field(default=4, metadata=checks(at_least(1)))
     driver_memory: str = "2g"
     ui_enabled: bool = False
     jars_dir: str = ""
@@ -62,7 +78,7 @@ class CatalogConfig:
     """Where tables are registered by name (``bronze``/``silver``/``gold`` databases)."""
 
     kind: CatalogKind = "hive"
-    metastore_dir: str = ""
+    metastore_dir: str = field(default="", metadata=checks(safe_path()))
 
 
 @dataclass(frozen=True)
@@ -75,9 +91,16 @@ class LockConfig:
     """
 
     enabled: bool = True
-    expiry_s: float = 300.0
-    heartbeat_s: float = 30.0
-    wait_s: float = 0.0
+    expiry_s: float = field(default=300.0, metadata=checks(above(0)))
+    heartbeat_s: float = field(default=30.0, metadata=checks(above(0)))
+    wait_s: float = field(default=0.0, metadata=checks(at_least(0)))
+
+    def __post_init__(self) -> None:
+        if self.expiry_s <= self.heartbeat_s:
+            raise ConfigError(
+                f"lakehouse.lock.expiry_s ({self.expiry_s:g}) must be greater than lakehouse.lock.heartbeat_s "
+                f"({self.heartbeat_s:g}): a live holder renews its lease before it expires"
+            )
 
 
 @dataclass(frozen=True)
@@ -86,17 +109,18 @@ class DynamoDbLogStoreConfig:
     that makes commits to S3 from several clusters mutually exclusive. ``region`` empty means
     ``s3.region``; ``endpoint`` empty means AWS itself (an emulator's URL in tests)."""
 
-    table: str = "delta_log"
+    table: str = field(default="delta_log", metadata=checks(matches(DYNAMODB_TABLE, "a DynamoDB table name")))
     region: str = ""
     endpoint: str = ""
-    provisioned_throughput: bool = False
 
 
 @dataclass(frozen=True)
 class LakehouseConfig:
     """The Delta lakehouse: a root folder (local path or ``s3a://``) and its catalog."""
 
-    root: str
+    #: no quotes, backslash, ``;`` or control characters: they would break the JVM options
+    #: (``-Dderby.system.home``), the Derby URL and the catalog's DDL
+    root: str = field(metadata=checks(safe_path()))
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     lock: LockConfig = field(default_factory=LockConfig)
     #: ``default``: Delta's log store for the root's file system (one writer cluster on S3);
@@ -110,38 +134,32 @@ class TicketsSourceConfig:
     """The tickets table reached through Spark's JDBC source."""
 
     url: str
-    table: str
+    #: a table name or ``database.table``; names are quoted in the SQL sent to the source
+    table: str = field(metadata=checks(table_name()))
     user: str
     password: Secret
     driver: str = ""
-    fetch_size: int = 10000
-    num_partitions: int = 2
-    connect_timeout_s: int = 10
+    fetch_size: int = field(default=10000, metadata=checks(at_least(1)))
+    num_partitions: int = field(default=2, metadata=checks(at_least(1)))
+    connect_timeout_s: int = field(default=10, metadata=checks(at_least(1)))
     options: dict[str, str] = field(default_factory=dict)
     #: Incremental extraction (see :mod:`careplus_spark.sources.tickets_extract`).
-    key_column: str = "ticket_id"
-    cursor_column: str = "updated_at"
-    lookback_minutes: int = 60
+    key_column: str = field(default="ticket_id", metadata=checks(identifier()))
+    cursor_column: str = field(default="updated_at", metadata=checks(identifier()))
+    lookback_minutes: int = field(default=60, metadata=checks(at_least(0)))
     partition_by: Literal["auto", "key", "cursor", "none"] = "auto"
-    partition_min_rows: int = 50000
+    partition_min_rows: int = field(default=50000, metadata=checks(at_least(1)))
     schema_drift: Literal["add", "ignore", "fail"] = "add"
-    #: Delete reconciliation (see :mod:`careplus_spark.bronze.reconcile`).
-    reconcile_every_runs: int = 1
-    reconcile_max_delete_fraction: float = 0.5
-    retries: int = 3
-    retry_backoff_s: float = 1.0
+    #: Delete reconciliation (see :mod:`careplus_spark.bronze.reconcile`): every N ingest runs (0: on demand).
+    reconcile_every_runs: int = field(default=1, metadata=checks(at_least(0)))
+    #: a share of bronze's live rows (0.5 is half; 1 turns the guard off)
+    reconcile_max_delete_fraction: float = field(default=0.5, metadata=checks(share()))
+    #: attempts on connection failures (1: no retry)
+    retries: int = field(default=3, metadata=checks(at_least(1)))
+    retry_backoff_s: float = field(default=1.0, metadata=checks(at_least(0)))
 
     def __post_init__(self) -> None:
-        if self.reconcile_every_runs < 0:
-            raise ConfigError(
-                "sources.tickets.reconcile_every_runs must be 0 (only on demand) or a number of ingest runs, "
-                f"found {self.reconcile_every_runs!r}"
-            )
-        if not 0.0 <= self.reconcile_max_delete_fraction <= 1.0:
-            raise ConfigError(
-                "sources.tickets.reconcile_max_delete_fraction must be a share between 0 and 1 (0.5 is half "
-                f"of bronze's live rows; 1 turns the guard off), found {self.reconcile_max_delete_fraction!r}"
-            )
+        check_fields(self, "sources.tickets")  # also when built in code (tests, replace())
 
 
 @dataclass(frozen=True)
@@ -166,13 +184,13 @@ class SourcesConfig:
 class GenerateConfig:
     """Defaults of ``careplus generate`` / ``careplus demo`` (see the synthetic package)."""
 
-    seed: int = 42
+    seed: int = field(default=42, metadata=checks(at_least(0)))
     start_date: dt.date = dt.date(2025, 7, 1)
-    days: int = 3
-    tickets_per_day: int = 100
-    events_per_ticket: float = 3.0
-    log_files_per_day: int = 2
-    rates: dict[str, float] = field(default_factory=dict)
+    days: int = field(default=3, metadata=checks(at_least(1)))
+    tickets_per_day: int = field(default=100, metadata=checks(at_least(0)))
+    events_per_ticket: float = field(default=3.0, metadata=checks(at_least(0)))
+    log_files_per_day: int = field(default=2, metadata=checks(at_least(0)))
+    rates: dict[str, float] = field(default_factory=dict, metadata=checks(each(share())))
 
 
 @dataclass(frozen=True)
@@ -191,20 +209,19 @@ class GoldConfig:
     on the clock. A priority without a target (or NULL) has no verdict either.
     """
 
-    sla_hours: dict[str, float] = field(default_factory=lambda: {"High": 4.0, "Medium": 24.0, "Low": 72.0})
+    sla_hours: dict[str, float] = field(
+        default_factory=lambda: {"High": 4.0, "Medium": 24.0, "Low": 72.0}, metadata=checks(each(above(0)))
+    )
     #: Decimals the averages are rounded to; ``None`` (the default) keeps them exact.
-    average_decimals: int | None = None
+    average_decimals: int | None = field(default=None, metadata=checks(between(0, 18)))
 
 
 @dataclass(frozen=True)
 class AlarmThresholds:
     """Default alarm thresholds per rule severity: shares (0..1) of a step's checked rows; None: no alarm."""
 
-    block: float | None = 0.01  # rules that quarantine rows
-    warn: float | None = 0.05  # rules that null a value or keep the row
-
-    def __post_init__(self) -> None:
-        _check_shares({f"quality.alarms.default_threshold.{s}": getattr(self, s) for s in ("block", "warn")})
+    block: float | None = field(default=0.01, metadata=checks(share()))  # rules that quarantine rows
+    warn: float | None = field(default=0.05, metadata=checks(share()))  # rules that null a value or keep the row
 
 
 @dataclass(frozen=True)
@@ -214,21 +231,13 @@ class AlarmsConfig:
 
     action: Literal["warn", "fail"] = "warn"
     default_threshold: AlarmThresholds = field(default_factory=AlarmThresholds)
-    rules: dict[str, float | None] = field(default_factory=dict)
+    rules: dict[str, float | None] = field(default_factory=dict, metadata=checks(each(share())))
 
     def __post_init__(self) -> None:
         for name in self.rules:
             if name.count(".") != 2 or not all(part.strip() for part in name.split(".")):
                 raise ConfigError(f"quality.alarms.rules.{name}: name a rule as <database>.<table>.<rule>, "
                                   f"e.g. silver.tickets.unparseable_created_at, found {name!r}")
-        _check_shares({f"quality.alarms.rules.{name}": value for name, value in self.rules.items()})
-
-
-def _check_shares(values: Mapping[str, float | None]) -> None:
-    """Raises ConfigError naming the first key whose value is neither None nor a share in [0, 1]."""
-    for key, value in values.items():
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{key} must be a share between 0 and 1 (0.01 is 1%) or null, found {value!r}")
 
 
 @dataclass(frozen=True)
@@ -286,7 +295,8 @@ def load_config(
         environ: the environment variables (default: ``os.environ``).
 
     Raises:
-        ConfigError: a file is missing or invalid, or a key is unknown, missing or mistyped.
+        ConfigError: a file is missing or invalid, or a key is unknown, missing, mistyped,
+            out of its range or outside its pattern.
     """
     folder = conf_dir or default_conf_dir()
     environ = os.environ if environ is None else environ
@@ -306,7 +316,9 @@ def load_config(
             raise ConfigError(f"{reserved!r} is reserved and cannot be set (set in {provenance.get(reserved)})")
     tree = {**tree, "env": env, "files": [str(p) for p in files]}
     cfg: AppConfig = typed.build(AppConfig, tree, provenance, environ)
-    return _resolve_local_paths(cfg)
+    cfg = _resolve_local_paths(cfg)
+    safe_path()(cfg.lakehouse.root, "lakehouse.root", provenance)  # a relative root took the working folder
+    return cfg
 
 
 def _resolve_local_paths(cfg: AppConfig) -> AppConfig:

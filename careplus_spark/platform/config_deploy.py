@@ -10,6 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from careplus_spark.platform.config_checks import (
+    JOB_PREFIX,
+    NAME_PREFIX,
+    above,
+    at_least,
+    between,
+    checks,
+    each,
+    identifier,
+    matches,
+    table_name,
+)
+
 
 @dataclass(frozen=True)
 class GlueCatalogSyncConfig:
@@ -20,7 +33,9 @@ class GlueCatalogSyncConfig:
     Credentials come from boto3's usual chain (environment, profile, instance role).
     """
 
-    database_prefix: str = "careplus_"
+    database_prefix: str = field(
+        default="careplus_", metadata=checks(matches(NAME_PREFIX, "a name prefix: letters, digits and _"))
+    )
     region: str = ""
     endpoint: str = ""
 
@@ -36,11 +51,11 @@ class ExposureConfig:
     ``careplus run`` and on ``careplus expose``.
     """
 
-    tables: tuple[str, ...] = ()
+    tables: tuple[str, ...] = field(default=(), metadata=checks(each(table_name())))
     catalog: Literal["none", "glue"] = "none"
     location_prefix: str = ""
     glue: GlueCatalogSyncConfig = field(default_factory=GlueCatalogSyncConfig)
-    spectrum_schema: str = "careplus"
+    spectrum_schema: str = field(default="careplus", metadata=checks(identifier()))
     spectrum_iam_role: str = ""
 
 
@@ -57,13 +72,15 @@ class GlueJobConfig:
     env: str = "glue"
     spark_line: Literal["4.1", "3.5"] = "4.1"
     jobs: tuple[str, ...] = ("run_pipeline",)
-    job_prefix: str = "careplus-"
+    job_prefix: str = field(
+        default="careplus-", metadata=checks(matches(JOB_PREFIX, "a job name prefix: letters, digits and _ . -"))
+    )
     role: str = ""
     worker_type: str = "G.1X"
-    number_of_workers: int = 2
-    timeout_minutes: int = 120
-    max_retries: int = 0
-    max_concurrent_runs: int = 1
+    number_of_workers: int = field(default=2, metadata=checks(at_least(1)))
+    timeout_minutes: int = field(default=120, metadata=checks(at_least(1)))
+    max_retries: int = field(default=0, metadata=checks(between(0, 10)))  # Glue's limits
+    max_concurrent_runs: int = field(default=1, metadata=checks(at_least(1)))
     connections: tuple[str, ...] = ()
     schedule: str = ""
     settings: dict[str, str] = field(default_factory=dict)
@@ -91,8 +108,8 @@ class EmrConfig:
         "/usr/share/aws/delta/lib/delta-storage.jar",
     )
     settings: dict[str, str] = field(default_factory=dict)
-    wait_timeout_minutes: float = 180.0
-    poll_seconds: float = 30.0
+    wait_timeout_minutes: float = field(default=180.0, metadata=checks(above(0)))
+    poll_seconds: float = field(default=30.0, metadata=checks(above(0)))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ Platforms:
 - ``emr`` / ``glue``: the platform's Delta and S3 connector and the AWS Glue Data Catalog;
   Delta's static confs must also be passed at launch (``spark-submit.sh`` and the Glue
   job definition do it).
+
+``lakehouse.log_store: s3-dynamodb`` selects Delta's ``S3DynamoDBLogStore`` for ``s3://`` and
+``s3a://`` tables (:func:`log_store_conf`): each commit is first claimed in a DynamoDB table, so
+writers on several clusters cannot overwrite each other's commit of the same version.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from careplus_spark.platform import jars, package_data
+from careplus_spark.errors import ConfigError
+from careplus_spark.platform import jars, package_data, secrets
 from careplus_spark.platform.config import AppConfig, is_local_path
 
 if TYPE_CHECKING:
@@ -34,6 +40,14 @@ DELTA_CONF = {
 
 _GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
 
+#: Delta's log store for writers on several clusters (``lakehouse.log_store: s3-dynamodb``).
+S3_DYNAMODB_LOG_STORE = "io.delta.storage.S3DynamoDBLogStore"
+#: Prefix of its settings (Delta reads them from the Hadoop configuration, Spark's ``spark.*`` included).
+DDB_CONF_PREFIX = f"spark.{S3_DYNAMODB_LOG_STORE}"
+#: The AWS SDK for Java v1's system property naming a regions file that replaces its built-in endpoints.
+SDK_V1_REGIONS_FILE = "com.amazonaws.regions.RegionUtils.fileOverride"
+_S3_SCHEMES = ("s3", "s3a")
+
 
 def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
     """All Spark settings for a configuration, as strings.
@@ -41,7 +55,12 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
     Args:
         cfg: the validated configuration.
         include_secrets: ``False`` replaces secret values with ``***`` (for display).
+
+    Raises:
+        ConfigError: ``lakehouse.log_store: s3-dynamodb`` that cannot work (:func:`check_log_store`).
+        JarsError: local/standalone mode and the jar cache is incomplete.
     """
+    check_log_store(cfg)
     spark = cfg.spark
     conf: dict[str, str] = {
         **DELTA_CONF,
@@ -69,19 +88,28 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         # Delta's snapshot state uses 50 partitions by default: far too many for small tables.
         conf["spark.databricks.delta.snapshotPartitions"] = str(max(2, spark.shuffle_partitions))
     conf.update(_catalog_conf(cfg))
+    catalog_java = conf.pop("spark.driver.extraJavaOptions", "")
+    store = log_store_conf(cfg)
+    store_java = store.pop("spark.driver.extraJavaOptions", "")
+    conf.update(store)
     log4j = _log4j_option(spark.platform, spark.log_level)
-    java_options = " ".join(opt for opt in (conf.pop("spark.driver.extraJavaOptions", ""), log4j) if opt)
+    java_options = " ".join(opt for opt in (catalog_java, store_java, log4j) if opt)
     if java_options:
         conf["spark.driver.extraJavaOptions"] = java_options
     conf.update({f"spark.hadoop.{k}": v for k, v in s3a_settings(cfg, include_secrets).items()})
-    conf.update(dict(spark.conf))
+    # secret-looking keys hold ${ENV} values resolved at load, or Secrets Manager references fetched here
+    conf.update(secrets.reveal_settings(spark.conf) if include_secrets else dict(spark.conf))
     return conf
 
 
 def local_jars(cfg: AppConfig) -> list[Path]:
-    """The cached Maven jars plus the package's own log reader jar (when built)."""
+    """The cached Maven jars plus the package's own log reader jar (when built).
+
+    Raises:
+        JarsError: a jar of the line (or of the configured log store) is not cached.
+    """
     line = jars.spark_line()
-    paths = jars.cached_jars(jars_dir(cfg), line)
+    paths = jars.cached_jars(jars_dir(cfg), line, cfg.lakehouse.log_store)
     reader = jars.reader_jar(line)
     return [*paths, reader] if reader.is_file() else paths
 
@@ -146,6 +174,89 @@ def _catalog_conf(cfg: AppConfig) -> dict[str, str]:
     }
 
 
+def check_log_store(cfg: AppConfig) -> None:
+    """Refuses a ``lakehouse.log_store: s3-dynamodb`` that cannot work.
+
+    Raises:
+        ConfigError: the lakehouse root is not on S3 (the log store only serves ``s3://`` and
+            ``s3a://``; local and HDFS roots have an atomic rename and need no DynamoDB), or
+            ``lakehouse.dynamodb.endpoint`` is not ``https://host[:port]`` or is set on EMR or Glue.
+    """
+    lakehouse = cfg.lakehouse
+    if lakehouse.log_store != jars.S3_DYNAMODB:
+        return
+    scheme = lakehouse.root.split("://", 1)[0].lower() if "://" in lakehouse.root else ""
+    if scheme not in _S3_SCHEMES:
+        raise ConfigError(
+            f"lakehouse.log_store: s3-dynamodb coordinates commits to tables on S3, but lakehouse.root "
+            f"{lakehouse.root!r} is not an s3:// or s3a:// URI; use lakehouse.log_store: default "
+            "(a local or HDFS file system renames atomically, one writer at a time is already safe)"
+        )
+    endpoint = lakehouse.dynamodb.endpoint
+    if not endpoint:
+        return
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(
+            f"lakehouse.dynamodb.endpoint {endpoint!r}: expected https://host[:port] (Delta's S3DynamoDBLogStore "
+            "calls DynamoDB through the AWS SDK for Java v1, over HTTPS only); leave it empty for AWS itself"
+        )
+    if cfg.spark.platform not in ("local", "standalone"):
+        raise ConfigError(
+            f"lakehouse.dynamodb.endpoint is for local and standalone runs (an emulator); on "
+            f"{cfg.spark.platform} leave it empty: the log store reaches DynamoDB in lakehouse.dynamodb.region"
+        )
+
+
+def log_store_conf(cfg: AppConfig) -> dict[str, str]:
+    """Spark settings of ``lakehouse.log_store``: none for ``default``; Delta's S3DynamoDBLogStore else.
+
+    The log store serves the ``s3`` and ``s3a`` schemes, with the DynamoDB table
+    ``lakehouse.dynamodb.table`` in ``lakehouse.dynamodb.region`` (empty: ``s3.region``); Delta
+    creates the table when it is missing. ``lakehouse.dynamodb.endpoint`` (emulators, local and
+    standalone only) becomes a regions file for the driver's AWS SDK v1
+    (``-Dcom.amazonaws.regions.RegionUtils.fileOverride``), the only way that SDK's
+    DynamoDB client, built by Delta from a region name, can be pointed elsewhere.
+
+    Raises:
+        ConfigError: as :func:`check_log_store`.
+    """
+    check_log_store(cfg)
+    if cfg.lakehouse.log_store != jars.S3_DYNAMODB:
+        return {}
+    ddb = cfg.lakehouse.dynamodb
+    region = ddb.region or cfg.s3.region
+    conf = {f"spark.delta.logStore.{scheme}.impl": S3_DYNAMODB_LOG_STORE for scheme in _S3_SCHEMES}
+    conf[f"{DDB_CONF_PREFIX}.ddb.tableName"] = ddb.table
+    conf[f"{DDB_CONF_PREFIX}.ddb.region"] = region
+    if ddb.endpoint:
+        regions = _sdk_v1_regions_file(region, urllib.parse.urlsplit(ddb.endpoint).netloc)
+        conf["spark.driver.extraJavaOptions"] = f"-D{SDK_V1_REGIONS_FILE}={regions}"
+    return conf
+
+
+def _sdk_v1_regions_file(region: str, host: str) -> Path:
+    """Writes (once) an AWS SDK v1 regions file: DynamoDB of ``region`` at ``host`` over HTTPS."""
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<XML><Regions><Region>'
+        f"<Name>{_xml_text(region)}</Name><Endpoint><ServiceName>dynamodb</ServiceName>"
+        f"<Http>false</Http><Https>true</Https><Hostname>{_xml_text(host)}</Hostname>"
+        "</Endpoint></Region></Regions></XML>\n"
+    )
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = Path.home() / ".cache" / "careplus" / "dynamodb" / f"regions-{digest}.xml"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return path
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def s3a_settings(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
     """Hadoop ``fs.s3a.*`` settings for the configured endpoint and credentials.
 
@@ -205,6 +316,7 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
         >>> spark = build_session(load_config("local"))  # doctest: +SKIP
 
     Raises:
+        ConfigError: a log store that cannot work (:func:`check_log_store`).
         JarsError: local/standalone mode and the jar cache is incomplete.
     """
     from pyspark.sql import SparkSession
@@ -219,6 +331,7 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
         del conf["spark.jars"]
     if cfg.lakehouse.catalog.kind == "hive" and cfg.spark.platform in ("local", "standalone"):
         metastore_dir(cfg).mkdir(parents=True, exist_ok=True)
+    _launch_without_secrets(conf)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -227,3 +340,17 @@ def build_session(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(cfg.spark.log_level)
     return session
+
+
+def _launch_without_secrets(conf: dict[str, str]) -> None:
+    """Starts the JVM (unless one runs) with the non-secret settings only.
+
+    PySpark turns every setting it has when it launches the JVM into ``--conf k=v`` on the
+    spark-submit command line, readable by every local user in ``/proc/<pid>/cmdline``. The
+    secret-looking ones (``fs.s3a.secret.key`` ...) are left to the builder: they reach the
+    JVM over the Py4J socket when the SparkContext is created.
+    """
+    from pyspark import SparkConf, SparkContext
+
+    public = [(k, v) for k, v in conf.items() if not secrets.looks_secret(k)]
+    SparkContext._ensure_initialized(conf=SparkConf(loadDefaults=False).setAll(public))  # noqa: SLF001

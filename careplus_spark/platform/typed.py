@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from careplus_spark.errors import ConfigError
+from careplus_spark.platform import config_checks, secrets
 from careplus_spark.platform.secrets import Secret, looks_secret
 from careplus_spark.platform.yaml_tree import Provenance, interpolate
 
@@ -29,7 +30,8 @@ def build(
     """Builds dataclass ``cls`` from ``tree``.
 
     Raises:
-        ConfigError: an unknown key, a missing required key or a value of the wrong type;
+        ConfigError: an unknown key, a missing required key, a value of the wrong type or one
+            that breaks its field's checks (:mod:`careplus_spark.platform.config_checks`);
             the message names the dotted key and the file that set it.
     """
     if not isinstance(tree, Mapping):
@@ -56,6 +58,7 @@ def build(
             else:
                 continue
         values[name] = _convert(hints[name], raw, key, provenance, environ)
+        config_checks.run_checks(field, values[name], key, provenance)  # ranges, patterns (field metadata)
     return cls(**values)
 
 
@@ -64,8 +67,11 @@ def _convert(tp: Any, raw: Any, key: str, provenance: Provenance, environ: Mappi
     where = provenance.get(key, "?")
     if tp is Secret:
         return Secret.from_config(raw, key, where, environ)
+    if tp is str and looks_secret(key):  # spark.conf's *.secret.key, a JDBC option password: Secret's rules
+        return secrets.setting_from_config(raw, key, where, environ)
     if isinstance(raw, str):
         raw = interpolate(raw, key, provenance, environ)
+        secrets.refuse_url_credentials(raw, key, where)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]
         if raw is None or (raw == "" and str not in args):

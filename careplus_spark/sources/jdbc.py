@@ -28,7 +28,7 @@ from careplus_spark.errors import (
     JarsError,
     SourceUnavailableError,
 )
-from careplus_spark.platform import classpath, jars
+from careplus_spark.platform import classpath, jars, secrets
 from careplus_spark.platform.config import TicketsSourceConfig
 
 if TYPE_CHECKING:
@@ -75,13 +75,20 @@ def dialect(url: str) -> str:
     """The sub-protocol of a JDBC URL (``mysql``, ``sqlite``, ...)."""
     match = re.match(r"jdbc:([a-z0-9]+):", url)
     if not match:
-        raise ConfigError(f"sources.tickets.url must be a JDBC URL like jdbc:mysql://host:3306/db, found {url!r}")
+        raise ConfigError(
+            f"sources.tickets.url must be a JDBC URL like jdbc:mysql://host:3306/db, found {secrets.redact(url)!r}"
+        )
     return match.group(1)
 
 
 def safe_url(url: str) -> str:
-    """The URL without query options (which may carry credentials) for messages."""
-    return url.split("?", 1)[0]
+    """The URL for messages and lineage: without its query options, through :func:`secrets.redact`.
+
+    Example:
+        >>> safe_url("jdbc:mysql://db:3306/crm?connectTimeout=10000")
+        'jdbc:mysql://db:3306/crm'
+    """
+    return secrets.redact(url.split("?", 1)[0])
 
 
 def jdbc_options(
@@ -92,6 +99,11 @@ def jdbc_options(
     partitioning: JdbcPartitioning | None = None,
 ) -> dict[str, str]:
     """Options for ``spark.read.format("jdbc")``, without the password.
+
+    ``sources.tickets.options`` go into the URL, except those whose name looks secret
+    (:func:`~careplus_spark.platform.secrets.looks_secret`): they are separate options (Spark
+    passes them to the driver as connection properties and redacts them in plans), never
+    part of the URL that messages, plans and lineage show.
 
     Exactly one of ``dbtable``/``query``; ``query`` cannot be partitioned (Spark's rule),
     so pass a sub-query with an alias as ``dbtable`` instead.
@@ -114,6 +126,7 @@ def jdbc_options(
     options["dbtable" if dbtable is not None else "query"] = dbtable if dbtable is not None else str(query)
     if source.user:
         options["user"] = source.user
+    options.update({k: secrets.reveal_setting(v) for k, v in source.options.items() if secrets.looks_secret(k)})
     if partitioning is not None:
         options.update(
             {
@@ -151,7 +164,7 @@ def _url_with_options(url: str, kind: str, source: TicketsSourceConfig) -> str:
     if kind in ("mysql", "mariadb"):
         extra["connectTimeout"] = str(source.connect_timeout_s * 1000)
         extra["socketTimeout"] = str(max(source.connect_timeout_s * 1000 * 30, 300_000))
-    extra.update(dict(source.options))
+    extra.update({k: v for k, v in source.options.items() if not secrets.looks_secret(k)})
     if not extra or kind == "sqlite":
         return url
     separator = "&" if "?" in url else "?"
@@ -260,6 +273,7 @@ def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_
         SourceUnavailableError: at once when the source table does not exist.
         SourceUnavailableError: when every attempt failed to connect.
     """
+    what = secrets.redact(what)
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
@@ -270,7 +284,9 @@ def with_retries(action: Callable[[], T], what: str, attempts: int = 3, backoff_
             if missing_class and missing_class.group(1) in DRIVER_ARTIFACTS:
                 raise JarsError(missing_driver_message(missing_class.group(1), f"the {what}")) from None
             if _AUTH_PATTERNS.search(text) and "Access denied" in text:
-                raise AuthenticationError(f"{what} rejected the credentials: {_first_line(text)}") from None
+                raise AuthenticationError(
+                    f"{what} rejected the credentials: {_first_line(text, 'Access denied')}"
+                ) from None
             missing = _MISSING_TABLE_PATTERNS.search(text)
             if missing:
                 raise SourceUnavailableError(
@@ -293,10 +309,11 @@ def _java_message(exc: BaseException | None) -> str:
     return " | ".join(parts)
 
 
-def _first_line(text: str) -> str:
+def _first_line(text: str, containing: str = "") -> str:
+    """The first line of a driver's message (holding ``containing``) that is not a stack frame, redacted
+    (drivers may echo URLs)."""
     for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("at "):
-            cleaned = re.sub(r"password=[^&\s]*", "password=***", stripped)
-            return cleaned[:300]
-    return text[:300]
+        stripped = line.strip().removeprefix(": ")  # py4j puts the Java exception after ": "
+        if stripped and not stripped.startswith("at ") and containing in stripped:
+            return secrets.redact(stripped)[:300]
+    return secrets.redact(text[:300])

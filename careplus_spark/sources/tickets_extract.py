@@ -12,7 +12,9 @@ How a run reads the source:
    conversion ever touches the cursor. Rows committed after the planning query wait for
    the next run (their cursor is past the window's end); the next window starts below it.
 2. **Push-down.** The window is a ``WHERE`` in a ``dbtable`` sub-query with an alias,
-   so MySQL evaluates it on its ``updated_at`` index; Spark prunes the columns.
+   so MySQL evaluates it on its ``updated_at`` index; Spark prunes the columns. That SQL
+   text is safe by construction (:mod:`careplus_spark.sources.sql_literals`): names are
+   checked and quoted, cursors re-formatted from parsed timestamps, keys hex literals.
 3. **Partitions.** One JDBC query per predicate (``predicates=[...]``), each a range of
    the key (``partition_by: key``: boundaries are read with ``ORDER BY key LIMIT 1
    OFFSET m``, on the primary key) or of the cursor (``cursor``: equal time slices of
@@ -45,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from careplus_spark.errors import DataError, SchemaError
 from careplus_spark.platform.config import TicketsSourceConfig
 from careplus_spark.sources.jdbc import dialect, jdbc_options, query_rows, require_driver, safe_url, with_retries
+from careplus_spark.sources.sql_literals import cursor_literal, format_cursor, literal, parse_cursor, quote
 from careplus_spark.sources.tickets_schema import TICKET_COLUMNS
 
 if TYPE_CHECKING:
@@ -117,40 +120,6 @@ def source_options(source: TicketsSourceConfig) -> TicketsSourceConfig:
     return replace(source, options={**MYSQL_DEFAULT_OPTIONS, **dict(source.options)})
 
 
-def quote(name: str) -> str:
-    """A backtick-quoted identifier (MySQL, MariaDB and SQLite all accept it)."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def literal(value: Any, kind: str) -> str:
-    """A SQL literal for a key or cursor value (numbers bare, text quoted and escaped)."""
-    if isinstance(value, bool) or value is None:
-        raise DataError(f"cannot use {value!r} as a SQL boundary value")
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value).replace("'", "''")
-    if kind in ("mysql", "mariadb"):
-        text = text.replace("\\", "\\\\")
-    return f"'{text}'"
-
-
-def parse_cursor(text: str) -> dt.datetime:
-    """A cursor value as the source wrote it (``2025-07-01 10:00:00[.ffffff]``).
-
-    Raises:
-        DataError: the value is not a timestamp.
-    """
-    try:
-        return dt.datetime.fromisoformat(text.strip().replace("T", " ").removesuffix("Z"))
-    except ValueError:
-        raise DataError(f"cursor value {text!r} is not a timestamp (yyyy-MM-dd HH:mm:ss[.ffffff])") from None
-
-
-def format_cursor(value: dt.datetime, like: str) -> str:
-    """``value`` in the same text form as ``like`` (with microseconds when it has a fraction)."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f" if "." in like else "%Y-%m-%d %H:%M:%S")
-
-
 def window_start(cursor: str | None, lookback_minutes: int) -> str | None:
     """The inclusive lower end of the next window: the cursor minus the look-back."""
     if cursor is None:
@@ -161,10 +130,12 @@ def window_start(cursor: str | None, lookback_minutes: int) -> str | None:
 def window_condition(column: str, window: ExtractWindow, kind: str) -> str:
     """The window as SQL over ``column``; NULL cursors belong to full loads only."""
     col = quote(column)
-    upper = f"{col} <= {literal(window.upper, kind)}"
+    if window.upper is None:
+        raise DataError("an empty window (no upper end) has no condition")
+    upper = f"{col} <= {cursor_literal(window.upper)}"
     if window.lower is None:
         return f"({upper} OR {col} IS NULL)"
-    return f"{col} >= {literal(window.lower, kind)} AND {upper}"
+    return f"{col} >= {cursor_literal(window.lower)} AND {upper}"
 
 
 def jdbc_query(spark: SparkSession, source: TicketsSourceConfig, sql: str) -> list[dict[str, str | None]]:
@@ -196,9 +167,8 @@ def plan_window(spark: SparkSession, source: TicketsSourceConfig, lower: str | N
         >>> plan_window(spark, cfg.sources.tickets, "2025-07-01 09:00:00.000000")  # doctest: +SKIP
         ExtractWindow(lower='2025-07-01 09:00:00.000000', upper='2025-07-02 23:58:01.120000', rows=57, ...)
     """
-    kind = dialect(source.url)
     col = quote(source.cursor_column)
-    where = f" WHERE {col} >= {literal(lower, kind)}" if lower is not None else ""
+    where = f" WHERE {col} >= {cursor_literal(lower)}" if lower is not None else ""
     sql = (
         f"SELECT COUNT(*) AS n, CAST(MIN({col}) AS CHAR) AS lo, CAST(MAX({col}) AS CHAR) AS hi "
         f"FROM {quote(source.table)}{where}"
@@ -234,7 +204,7 @@ def plan_read(spark: SparkSession, source: TicketsSourceConfig, window: ExtractW
     if window.first is None or window.upper is None:
         return ReadPlan(dbtable, ("1=1",), "none")
     bounds = cursor_boundaries(window.first, window.upper, count)
-    return ReadPlan(dbtable, range_predicates(source.cursor_column, bounds, kind), "cursor")
+    return ReadPlan(dbtable, range_predicates(source.cursor_column, bounds, kind, cursor=True), "cursor")
 
 
 def key_boundaries(spark: SparkSession, source: TicketsSourceConfig, rows: int, count: int) -> list[Any]:
@@ -264,17 +234,24 @@ def cursor_boundaries(first: str, last: str, count: int) -> list[str]:
     return sorted(set(values))
 
 
-def range_predicates(column: str, bounds: Sequence[Any], kind: str) -> tuple[str, ...]:
+def range_predicates(column: str, bounds: Sequence[Any], kind: str, *, cursor: bool = False) -> tuple[str, ...]:
     """Predicates covering every value of ``column`` exactly once (NULLs in the first).
 
+    Each boundary is one literal (:func:`literal`, or :func:`cursor_literal` for a cursor
+    column) used on both sides of its split, so the ranges are disjoint and cover every
+    value whatever the column's collation.
+
     Example:
-        >>> range_predicates("k", ["b", "m"], "mysql")
-        ("`k` < 'b' OR `k` IS NULL", "`k` >= 'b' AND `k` < 'm'", "`k` >= 'm'")
+        >>> for predicate in range_predicates("k", ["b", "m"], "mysql"):
+        ...     print(predicate)
+        `k` < _utf8mb4 X'62' OR `k` IS NULL
+        `k` >= _utf8mb4 X'62' AND `k` < _utf8mb4 X'6d'
+        `k` >= _utf8mb4 X'6d'
     """
     if not bounds:
         return ("1=1",)
     col = quote(column)
-    lits = [literal(b, kind) for b in bounds]
+    lits = [cursor_literal(str(b)) if cursor else literal(b, kind) for b in bounds]
     predicates = [f"{col} < {lits[0]} OR {col} IS NULL"]
     predicates += [f"{col} >= {lo} AND {col} < {hi}" for lo, hi in itertools.pairwise(lits)]
     predicates.append(f"{col} >= {lits[-1]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from careplus_spark.errors import DataError, SchemaError
+from careplus_spark.errors import ConfigError, DataError, SchemaError
 from careplus_spark.sources import tickets_extract as ex
 
 
@@ -35,17 +35,58 @@ def test_window_condition_of_a_full_load_keeps_null_cursors() -> None:
 
 def test_range_predicates_cover_every_value_once() -> None:
     assert ex.range_predicates("k", ["b", "m"], "mysql") == (
-        "`k` < 'b' OR `k` IS NULL",
-        "`k` >= 'b' AND `k` < 'm'",
-        "`k` >= 'm'",
+        "`k` < _utf8mb4 X'62' OR `k` IS NULL",
+        "`k` >= _utf8mb4 X'62' AND `k` < _utf8mb4 X'6d'",
+        "`k` >= _utf8mb4 X'6d'",
     )
     assert ex.range_predicates("k", [], "mysql") == ("1=1",)
 
 
-def test_literals_are_escaped_per_dialect() -> None:
-    assert ex.literal("O'Brien\\x", "mysql") == "'O''Brien\\\\x'"
-    assert ex.literal("O'Brien\\x", "sqlite") == "'O''Brien\\x'"
+def test_cursor_range_predicates_reformat_the_boundaries() -> None:
+    assert ex.range_predicates("c", ["2025-07-01 10:00:00.5"], "sqlite", cursor=True) == (
+        "`c` < '2025-07-01 10:00:00.5' OR `c` IS NULL",
+        "`c` >= '2025-07-01 10:00:00.5'",
+    )
+
+
+def test_key_literals_hold_only_hex_digits_whatever_the_key_holds() -> None:
+    assert ex.literal("O'Brien\\x", "mysql") == "_utf8mb4 X'4f27427269656e5c78'"
+    assert ex.literal("O'Brien\\x", "mariadb") == "_utf8mb4 X'4f27427269656e5c78'"
+    assert ex.literal("O'Brien\\x", "sqlite") == "CAST(X'4f27427269656e5c78' AS TEXT)"
+    assert ex.literal("é", "mysql") == "_utf8mb4 X'c3a9'"  # UTF-8 bytes
     assert ex.literal(42, "mysql") == "42"
+    assert ex.literal(2.5, "sqlite") == "2.5"
+
+
+def test_other_dialects_double_quotes_and_refuse_backslashes() -> None:
+    assert ex.literal("O'Brien", "postgresql") == "'O''Brien'"
+    with pytest.raises(DataError, match="backslash"):
+        ex.literal("a\\' OR 1=1 --", "postgresql")
+
+
+@pytest.mark.parametrize("value", [None, True, float("nan"), float("inf")])
+def test_values_without_a_literal_are_data_errors(value: object) -> None:
+    with pytest.raises(DataError, match="boundary value"):
+        ex.literal(value, "mysql")
+
+
+@pytest.mark.parametrize("text", ["2025-07-01' OR '1'='1", "2025-07-01 10:00:00 --", "x\\'"])
+def test_a_cursor_is_parsed_never_echoed(text: str) -> None:
+    with pytest.raises(DataError, match="is not a timestamp"):
+        ex.cursor_literal(text)
+
+
+def test_cursor_literals_keep_the_source_text_form() -> None:
+    assert ex.cursor_literal("2025-07-01 10:00:00") == "'2025-07-01 10:00:00'"
+    assert ex.cursor_literal("2025-07-01 10:00:00.250000") == "'2025-07-01 10:00:00.250000'"
+    assert ex.cursor_literal("2025-07-01T10:00:00.250Z") == "'2025-07-01T10:00:00.250Z'"
+
+
+def test_identifiers_are_checked_and_quoted_part_by_part() -> None:
+    assert ex.quote("crm.support_tickets") == "`crm`.`support_tickets`"
+    for bad in ["t` OR 1=1 --", "support_tickets\\' OR 1=1 --", "a..b", ""]:
+        with pytest.raises(ConfigError, match="not a valid source table or column name"):
+            ex.quote(bad)
 
 
 def test_cursor_boundaries_slice_the_window_evenly() -> None:
