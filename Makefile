@@ -39,7 +39,7 @@ services:
 
 ## test: the whole suite, with real MariaDB and S3 servers started by the fixtures
 test: setup services
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 ## test-fast: unit tests only (no servers, no Spark cluster)
 test-fast: setup
