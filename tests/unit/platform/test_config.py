@@ -10,26 +10,7 @@ import pytest
 from careplus_spark.cli import main
 from careplus_spark.errors import ConfigError
 from careplus_spark.platform.config import load_config
-
-BASE = """
-lakehouse:
-  root: /data/lake
-sources:
-  tickets:
-    url: jdbc:mysql://127.0.0.1:3306/careplus
-    table: support_tickets
-    user: careplus
-    password: "${CAREPLUS_MYSQL_PASSWORD:-}"
-  logs:
-    path: /data/logs
-"""
-
-
-def write_conf(tmp_path: Path, base: str = BASE, **envs: str) -> Path:
-    (tmp_path / "base.yaml").write_text(base, encoding="utf-8")
-    for name, text in envs.items():
-        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
-    return tmp_path
+from tests.unit.platform.conf_support import BASE, write_conf
 
 
 def test_env_file_deep_merges_over_base(tmp_path: Path) -> None:

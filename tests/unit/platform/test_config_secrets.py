@@ -12,25 +12,11 @@ import yaml
 from careplus_spark import cli
 from careplus_spark.errors import ConfigError
 from careplus_spark.platform.config import load_config
-
-BASE = """
-lakehouse:
-  root: /data/lake
-sources:
-  tickets:
-    url: jdbc:mysql://127.0.0.1:3306/careplus
-    table: support_tickets
-    user: careplus
-    password: "${CAREPLUS_MYSQL_PASSWORD:-}"
-  logs:
-    path: /data/logs
-"""
+from tests.unit.platform.conf_support import write_conf
 
 
 def conf_dir(tmp_path: Path, dev: str = "") -> Path:
-    (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
-    (tmp_path / "dev.yaml").write_text(dev, encoding="utf-8")
-    return tmp_path
+    return write_conf(tmp_path, dev=dev)
 
 
 def refused(tmp_path: Path, sets: list[str], dev: str = "", environ: dict[str, str] | None = None) -> str:
