@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="re-read these log files/prefixes")
     run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
     run.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
+    run.add_argument("--profile", action="store_true",
+                     help="print each step's Spark jobs (time by kind), Delta commits and files")
     run.add_argument("--wait-lock", type=_seconds, default=None, metavar="SECONDS",
                      help="wait this long for another run to release the run lock, then exit 6 "
                      "(default: lakehouse.lock.wait_s)")
@@ -245,7 +247,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     resolve(args.jobs)  # unknown job names and alarm rules fail before Spark starts
     check_config(cfg)
-    ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since, full_refresh=args.full_refresh)
+    ctx = RunContext(cfg, reprocess=tuple(args.reprocess), since=args.since, full_refresh=args.full_refresh,
+                     profile=args.profile)
     # the run lock before Spark starts: a second run writes nothing (nor opens the metastore)
     with run_lock.hold(cfg, ctx.run_id, wait_s=args.wait_lock, say=_say):
         spark = _session(cfg, "run")

@@ -23,6 +23,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from careplus_spark.lakehouse import delta_log
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -195,21 +197,11 @@ def own_commit(spark: SparkSession, path: str, metadata: Mapping[str, str], firs
     Reads ``_delta_log/<version>.json`` through Hadoop's file system (so object stores
     work too) until that commit; None when the log has no such commit.
     """
-    jvm: Any = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()  # type: ignore[union-attr]
-    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path}/_delta_log")
-    fs = log_dir.getFileSystem(conf)
     expected = dict(metadata)
     for version in range(first, first + OWN_COMMIT_SEARCH):
-        entry = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
-        if not fs.exists(entry):
+        actions = delta_log.actions(spark, path, version)
+        if actions is None:
             return None
-        stream = fs.open(entry)
-        try:
-            text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-        finally:
-            stream.close()
-        actions = [json.loads(line) for line in str(text).splitlines() if line.strip()]
         info: dict[str, Any] = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
         try:
             mine = json.loads(info.get("userMetadata") or "null") == expected

@@ -30,6 +30,8 @@ class RunContext:
     since: dt.date | None = None
     #: gold is rebuilt from the whole of silver instead of this run's silver changes
     full_refresh: bool = False
+    #: each step's Spark jobs, Delta commits and files are measured (:mod:`careplus_spark.pipeline.profile`)
+    profile: bool = False
 
     def table(self, database: str, name: str) -> TableRef:
         """A table of this lakehouse by database and name."""

@@ -20,20 +20,20 @@ one atomic Delta commit, and the state table is only a (self-healing) index of i
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from careplus_spark.errors import ConfigError
 from careplus_spark.lakehouse import tables
 from careplus_spark.lakehouse.delta import TableInfo
+from careplus_spark.lakehouse.rows import literal_rows
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ _META_VALUE = "cursor_value"
 #: A state row's name: letters, digits and ``_ . : < > # / -`` (it is written into the
 #: ``replaceWhere`` predicate of :func:`save`, so nothing else may reach it).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:<>#/-]{1,200}")
+
+#: Every cursor this process saved, in order: (state table path, name, value).
+_SAVED: list[tuple[str, str, str | None]] = []
 
 _SCHEMA = (
     ("name", "STRING"),
@@ -158,7 +161,8 @@ def load_many(spark: SparkSession, state_table: tables.TableRef, names: list[str
 def save(spark: SparkSession, state_table: tables.TableRef, *states: CursorState) -> None:
     """Replaces the state rows of ``states`` in one commit (a ``replaceWhere`` overwrite, no join).
 
-    Call it only after the data the cursors cover has committed.
+    Call it only after the data the cursors cover has committed. Each saved value is also
+    noted in this process's journal (:func:`saved_since`).
 
     Example:
         >>> save(spark, ctx.ref(catalog.CURSORS), CursorState("tickets:t", "2025-07-01 10:00:00"))  # doctest: +SKIP
@@ -170,44 +174,40 @@ def save(spark: SparkSession, state_table: tables.TableRef, *states: CursorState
     if not states:
         return
     names = [check_name(s.name) for s in states]
-    recorded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    # Rows of typed literals over spark.range(1): a plan of the JVM alone. A
-    # createDataFrame of Python rows would start a Python worker (seconds in a cold run).
-    frames = [spark.range(1).select(*_literals(state, recorded_at)) for state in states]
-    rows = functools.reduce(lambda left, right: left.unionByName(right), frames)
+    recorded_at = dt.datetime.now(dt.UTC)
+    values = [{**asdict(s), "attributes": dict(s.attributes) or None, "recorded_at": recorded_at} for s in states]
+    data = literal_rows(spark, values, _SCHEMA)
     created = not tables.exists(spark, state_table)
-    writer = rows.write.format("delta").option(
+    writer = data.write.format("delta").option(
         "userMetadata", json.dumps({"run_id": states[0].run_id, "step": "cursor"}, sort_keys=True)
     )
     if created:  # the first rows create the table: nothing to replace (and no replaceWhere check job)
         writer.mode("append").save(state_table.path)
         tables.register(spark, state_table)
-        return
-    # names are checked against NAME_PATTERN: no quote or backslash can reach the predicate
-    predicate = "name IN (" + ", ".join(f"'{n}'" for n in names) + ")"
-    writer.mode("overwrite").option("replaceWhere", predicate).option("mergeSchema", "true").save(state_table.path)
-
-
-def _literals(state: CursorState, recorded_at: dt.datetime) -> list[Column]:
-    from pyspark.sql import functions as F
-
-    if state.attributes:
-        pairs = [F.lit(str(part)) for item in sorted(state.attributes.items()) for part in item]
-        attributes = F.create_map(*pairs)
     else:
-        attributes = F.lit(None).cast("map<string,string>")
-    values = {
-        "name": state.name,
-        "value": state.value,
-        "table_id": state.table_id,
-        "table_version": state.table_version,
-        "run_id": state.run_id,
-        "recorded_at": recorded_at,
-    }
-    return [
-        attributes.alias(name) if name == "attributes" else F.lit(values[name]).cast(kind).alias(name)
-        for name, kind in _SCHEMA
-    ]
+        # names are checked against NAME_PATTERN: no quote or backslash can reach the predicate
+        predicate = "name IN (" + ", ".join(f"'{n}'" for n in names) + ")"
+        writer.mode("overwrite").option("replaceWhere", predicate).option("mergeSchema", "true").save(state_table.path)
+    _SAVED.extend((state_table.path, s.name, s.value) for s in states)
+
+
+def saved_mark() -> int:
+    """A mark in this process's journal of saved cursors, for :func:`saved_since`."""
+    return len(_SAVED)
+
+
+def saved_since(state_table: tables.TableRef, mark: int) -> dict[str, str | None]:
+    """The cursors of ``state_table`` this process saved after ``mark``: the last value by name.
+
+    The run ledger records the cursors a step moved from this journal instead of reading
+    ``ops.cursors`` again after every step (every cursor is written by :func:`save`, and the
+    run lock keeps other processes out while a run writes).
+
+    Example:
+        >>> mark = saved_mark(); save(spark, table, CursorState("a", "2")); saved_since(table, mark)  # doctest: +SKIP
+        {'a': '2'}
+    """
+    return {name: value for path, name, value in _SAVED[mark:] if path == state_table.path}
 
 
 def resolve(

@@ -154,6 +154,36 @@ def create_if_missing(
     return created
 
 
+def create_with_rows(
+    spark: SparkSession,
+    table: TableRef,
+    rows: DataFrame,
+    partition_by: Sequence[str] = (),
+    properties: Mapping[str, str] | None = None,
+    commit_info: Mapping[str, str] | None = None,
+) -> MergeResult:
+    """Creates a missing table holding ``rows`` in one commit (what a MERGE into a new empty table
+    would insert, without creating it first and reading it back), and registers it. Table
+    properties (``delta.*`` only) are writer options: a manifest comes with the same commit.
+    """
+    from pyspark.sql import functions as F
+
+    if any(not k.startswith("delta.") for k in properties or {}):
+        raise ValueError(f"table properties of {table.qualified} must start with 'delta.': {properties}")
+    plain = rows.select(*[F.col(f"`{c}`").alias(c, metadata={}) for c in rows.columns])  # as plain_schema
+    writer = plain.write.format("delta").mode("append")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    for key, value in (properties or {}).items():
+        writer = writer.option(key, value)
+    with delta.commit_metadata(spark, commit_info):
+        writer.save(table.path)
+    register(spark, table)
+    last = delta.last_commit(spark, table.path)
+    inserted = int(last.metrics.get("numOutputRows", 0)) if last else 0
+    return MergeResult(table.qualified, inserted, 0, 0, last.version if last else None)
+
+
 def upsert(
     spark: SparkSession,
     df: DataFrame,
@@ -193,7 +223,8 @@ def upsert(
     missing = [k for k in keys if k not in df.columns]
     if missing:
         raise SchemaError(f"upsert into {table.qualified}", missing, df.columns)
-    create_if_missing(spark, table, df, partition_by, properties)
+    if not exists(spark, table):
+        return create_with_rows(spark, table, df, partition_by, properties, commit_info)
     target = DeltaTable.forPath(spark, table.path)
     before = delta.latest_version(spark, table.path)
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
@@ -314,7 +345,9 @@ def sync_keys(
 
     if key not in rows.columns:
         raise SchemaError(f"sync_keys into {table.qualified}", [key], rows.columns)
-    create_if_missing(spark, table, rows, partition_by, properties)
+    if not exists(spark, table):
+        scoped = rows.join(scope_keys.select(key), key, "left_semi")
+        return create_with_rows(spark, table, scoped, partition_by, properties, commit_info)
     target = DeltaTable.forPath(spark, table.path)
     before = delta.latest_version(spark, table.path)
     present = "_present"
@@ -348,13 +381,6 @@ def _result(spark: SparkSession, table: TableRef, before: int) -> MergeResult:
         deleted=int(last.metrics.get("numTargetRowsDeleted", 0)),
         version=last.version,
     )
-
-
-def row_count(spark: SparkSession, table: TableRef) -> int:
-    """Rows in a table, 0 when it does not exist yet."""
-    if not exists(spark, table):
-        return 0
-    return int(spark.read.format("delta").load(table.path).count())
 
 
 #: Registers every Delta table under ``<root>/<database>/`` that the catalog lacks (see the registry).

@@ -1,26 +1,30 @@
-"""The run ledger ``ops.runs``: one row per (run, step) with status, counts, versions and cursors.
+"""The run ledger ``ops.runs``: rows per (run, step) with status, counts, versions and cursors.
 
-Every step that :func:`careplus_spark.pipeline.steps.run_steps` runs is recorded twice:
-a ``running`` row before it starts (so a crash leaves a visible ``running`` row), then the
-same row MERGEd on ``(run_id, job)`` to ``succeeded`` (with the step's counts, the Delta
-versions it wrote and its detail) or ``failed`` (with the error, then the exception is
-re-raised). A step that did nothing is ``succeeded`` with zero counts and its detail.
+Every step that :func:`careplus_spark.pipeline.steps.run_steps` runs is recorded twice, by
+two appends: a ``running`` row before it starts (so a crash leaves a visible ``running``
+row), then a final row, ``succeeded`` (with the step's counts, the Delta versions it wrote
+and its detail) or ``failed`` (with the error, then the exception is re-raised). A step's
+state is its newest row (:func:`latest`: a final row wins). A step that did nothing is
+``succeeded`` with zero counts and its detail.
 
 Cursor changes are found without the steps' help: ``ops.cursors`` (a tiny table) is read
-before and after each step, and the values that changed are stored as ``cursor_before``
-and ``cursor_after``.
+once, before a run's first step, and every cursor a step saves is noted by
+:func:`careplus_spark.lakehouse.state.save`; the values that changed are stored as
+``cursor_before`` and ``cursor_after``.
 
-Writes stay cheap: each is one MERGE of one row whose condition pins the target's
-``run_id`` and ``job`` literally, so Delta's file statistics skip every file of other runs.
+Writes stay cheap: appends only (no join), of rows made of literals planned by the JVM
+(no Python worker).
 
 A step runs only while its run holds the run lock (:mod:`careplus_spark.lakehouse.lock`). A run
-that holds it knows that no other run is alive, so :func:`mark_abandoned` turns the ``running``
-rows of other runs (killed, or died with their host) into ``failed`` with the error
+that holds it knows that no other run is alive, so :func:`mark_abandoned` gives the steps of
+other runs still ``running`` (killed, or died with their host) a ``failed`` row with the error
 ``abandoned: ...``.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -30,9 +34,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse import catalog, tables
 from careplus_spark.lakehouse import lock as run_lock
+from careplus_spark.lakehouse import state as cursor_state
+from careplus_spark.lakehouse.rows import literal_rows, parse_schema
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.pipeline.profile import Profiler
 from careplus_spark.platform.secrets import redact
 
 if TYPE_CHECKING:
@@ -60,6 +67,7 @@ RUNS_PROPERTIES = {"delta.autoOptimize.autoCompact": "true"}
 ERROR_LINES = 12
 ERROR_CHARS = 2000
 _WRITE_ATTEMPTS = 5
+_SCHEMA = parse_schema(RUNS_SCHEMA)
 _STACK_FRAME = re.compile(r"^\s+(?:at |\.\.\. \d+ more|Suppressed: )")
 
 def runs_table(ctx: RunContext) -> tables.TableRef:
@@ -140,23 +148,25 @@ class LedgerEntry:
         )
 
 
-def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry, *, new: bool = False) -> None:
-    """Records ``entry`` in the ledger; creates the table on first use.
+def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
+    """Appends ``entry`` to the ledger; creates the table on first use.
 
-    A ``new`` entry (a step starting) is appended: it cannot match a row yet. Later states MERGE
-    into the one row on ``(run_id, job)``: its file is the only candidate, so both of the MERGE's
-    scans of its one-row source see the same row (a MERGE into files that data skipping all
-    prunes counts 0 source rows in its first scan and 1 in its second, which Delta reports as a
-    non-deterministic source). Retries a few times when a concurrent run commits at the same moment.
+    One append of one literal row (~0.3 s; replacing the step's ``running`` row instead, by a
+    MERGE or a ``replaceWhere``, took 1.5-4 s). Retries a few times when a concurrent run
+    commits at the same moment.
 
     Example:
-        >>> write(spark, runs_table(ctx), LedgerEntry("r1", "ingest_logs", "local", now), new=True)  # doctest: +SKIP
+        >>> write(spark, runs_table(ctx), LedgerEntry("r1", "ingest_logs", "local", now))  # doctest: +SKIP
     """
     from delta.exceptions import DeltaConcurrentModificationException
 
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         try:
-            (_append if new else _merge)(spark, table, entry)
+            source = literal_rows(spark, [dataclasses.asdict(entry)], _SCHEMA)
+            if not tables.exists(spark, table):  # from the DDL: every column nullable (a literal is not)
+                empty = spark.createDataFrame([], RUNS_SCHEMA)
+                tables.create_if_missing(spark, table, empty, properties=RUNS_PROPERTIES)
+            source.write.format("delta").mode("append").save(table.path)
             return
         except DeltaConcurrentModificationException:
             if attempt == _WRITE_ATTEMPTS:
@@ -164,32 +174,21 @@ def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry, *, ne
             time.sleep(0.2 * attempt)
 
 
-def _source(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> DataFrame:
-    source = spark.createDataFrame([entry.row()], RUNS_SCHEMA)
-    if not tables.exists(spark, table):
-        tables.create_if_missing(spark, table, source, properties=RUNS_PROPERTIES)
-    return source
+def latest(runs: DataFrame) -> DataFrame:
+    """Each step's state: the newest row per ``(run_id, job)`` of the ledger's rows ``runs``.
 
+    A final row (``succeeded`` or ``failed``) wins over the step's ``running`` row.
 
-def _append(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
-    _source(spark, table, entry).write.format("delta").mode("append").save(table.path)
-
-
-def _merge(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> None:
-    from delta.tables import DeltaTable
+    Example:
+        >>> latest(spark.read.format("delta").load(runs_table(ctx).path)).where("status = 'failed'")  # doctest: +SKIP
+    """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    source = _source(spark, table, entry)
-    # the literal target predicates let Delta skip every file that holds other runs
-    condition = (
-        (F.col("t.run_id") == F.lit(entry.run_id))
-        & (F.col("t.job") == F.lit(entry.job))
-        & (F.col("t.run_id") == F.col("s.run_id"))
-        & (F.col("t.job") == F.col("s.job"))
+    order = Window.partitionBy("run_id", "job").orderBy(
+        (F.col("status") == F.lit(RUNNING)).asc(), F.col("ended_at").desc_nulls_last()
     )
-    target = DeltaTable.forPath(spark, table.path).alias("t")
-    merge = target.merge(source.alias("s"), condition).whenMatchedUpdateAll().whenNotMatchedInsertAll()
-    delta.run_merge(spark, merge)
+    return runs.withColumn("_newest", F.row_number().over(order)).where(F.col("_newest") == 1).drop("_newest")
 
 
 def _now() -> dt.datetime:
@@ -197,12 +196,11 @@ def _now() -> dt.datetime:
 
 
 def mark_abandoned(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
-    """Marks the ``running`` rows of every other run ``failed``, error ``abandoned: ...``.
+    """Gives the steps of every other run still ``running`` a ``failed`` row, error ``abandoned: ...``.
 
-    Call it only while ``ctx``'s run holds the run lock: then no other run is alive, and a row
-    still ``running`` belongs to a run that died (killed, or lost with its host) before it
-    could record its end. One Delta UPDATE with column conditions, retried when a concurrent
-    commit (an unlocked writer) conflicts.
+    Call it only while ``ctx``'s run holds the run lock: then no other run is alive, and a step
+    whose newest row is ``running`` belongs to a run that died (killed, or lost with its host)
+    before it could record its end. One append of all the ``failed`` rows.
 
     Example:
         >>> mark_abandoned(spark, ctx)  # doctest: +SKIP
@@ -211,32 +209,26 @@ def mark_abandoned(spark: SparkSession, ctx: RunContext) -> dict[str, int]:
     Returns:
         The steps marked, by run id (empty when there were none).
     """
-    from delta.exceptions import DeltaConcurrentModificationException
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     table = runs_table(ctx)
     if not tables.exists(spark, table):
         return {}
     stale = (F.col("status") == F.lit(RUNNING)) & (F.col("run_id") != F.lit(ctx.run_id))
-    rows = spark.read.format("delta").load(table.path).where(stale).groupBy("run_id").count().collect()
-    found = {str(r["run_id"]): int(r["count"]) for r in rows}
-    if not found:
+    rows = latest(spark.read.format("delta").load(table.path)).where(stale).select("run_id", "job", "env",
+                                                                                  "started_at").collect()
+    if not rows:
         return {}
     error = (f"{ABANDONED}: the run ended without recording this step (killed, or lost with its host); "
              f"found running by run {ctx.run_id} once it held the run lock")
-    for attempt in range(1, _WRITE_ATTEMPTS + 1):
-        try:
-            DeltaTable.forPath(spark, table.path).update(
-                stale & F.col("run_id").isin(sorted(found)),
-                {"status": F.lit(FAILED), "error": F.lit(error), "ended_at": F.lit(_now())},
-            )
-            break
-        except DeltaConcurrentModificationException:
-            if attempt == _WRITE_ATTEMPTS:
-                raise
-            time.sleep(0.2 * attempt)
-    return found
+    now = _now()
+    entries = [
+        dataclasses.asdict(LedgerEntry(r["run_id"], r["job"], r["env"], r["started_at"], ended_at=now,
+                                       status=FAILED, error=error))
+        for r in rows
+    ]
+    literal_rows(spark, entries, _SCHEMA).write.format("delta").mode("append").save(table.path)
+    return dict(collections.Counter(str(r["run_id"]) for r in rows))
 
 
 class RunLedger:
@@ -247,9 +239,10 @@ class RunLedger:
         >>> result = ledger.run("ingest_logs", bronze_logs.ingest)  # doctest: +SKIP
     """
 
-    def __init__(self, spark: SparkSession, ctx: RunContext) -> None:
+    def __init__(self, spark: SparkSession, ctx: RunContext, profiler: Profiler | None = None) -> None:
         self.spark = spark
         self.ctx = ctx
+        self.profiler = profiler
         self.table = runs_table(ctx)
         self._cursors_table = ctx.ref(catalog.CURSORS)
         self._cursors: dict[str, str | None] | None = None
@@ -272,15 +265,19 @@ class RunLedger:
     def _run(self, job: str, step: Callable[[SparkSession, RunContext], StepResult]) -> StepResult:
         started = time.monotonic()  # the step's one time: its work and its bookkeeping (progress, summary, ledger)
         before = self._cursors if self._cursors is not None else cursor_values(self.spark, self._cursors_table)
+        mark = cursor_state.saved_mark()
         entry = LedgerEntry(self.ctx.run_id, job, self.ctx.cfg.env, started_at=_now())
-        write(self.spark, self.table, entry, new=True)
         try:
-            result = step(self.spark, self.ctx)
+            with self.profiler.step(job) if self.profiler else contextlib.nullcontext():
+                write(self.spark, self.table, entry)
+                result = step(self.spark, self.ctx)
         except BaseException as exc:
-            self._record_failure(entry, exc, before, time.monotonic() - started)
+            self._record_failure(entry, exc, before, mark, time.monotonic() - started)
             raise
-        after = cursor_values(self.spark, self._cursors_table)
+        after = {**before, **cursor_state.saved_since(self._cursors_table, mark)}
         seconds = time.monotonic() - started
+        if self.profiler:
+            result = dataclasses.replace(result, detail=f"{result.detail}; profile: {self.profiler.last()}")
         result = dataclasses.replace(result, seconds=seconds)
         self._cursors = after
         changed_before, changed_after = cursor_changes(before, after)
@@ -306,11 +303,11 @@ class RunLedger:
         return result
 
     def _record_failure(
-        self, entry: LedgerEntry, exc: BaseException, before: Mapping[str, str | None], seconds: float
+        self, entry: LedgerEntry, exc: BaseException, before: Mapping[str, str | None], mark: int, seconds: float
     ) -> None:
         """Writes the ``failed`` row; a ledger problem is logged, never raised over the step's error."""
         try:
-            after = cursor_values(self.spark, self._cursors_table)
+            after = {**before, **cursor_state.saved_since(self._cursors_table, mark)}
             self._cursors = after
             changed_before, changed_after = cursor_changes(before, after)
             failed = dataclasses.replace(

@@ -24,6 +24,7 @@ from careplus_spark.lakehouse.lock import Owner, RunLock
 from careplus_spark.lakehouse.lock_store import store_for
 from careplus_spark.lakehouse.tables import TableRef
 from careplus_spark.pipeline.ledger import ABANDONED, FAILED
+from careplus_spark.pipeline.ledger import latest as latest_steps
 from careplus_spark.pipeline.report import format_table, table_status
 from careplus_spark.platform.config import AppConfig
 
@@ -135,7 +136,7 @@ def recent_runs(spark: SparkSession, runs: TableRef, limit: int) -> list[dict[st
         return []
     from pyspark.sql import functions as F
 
-    ledger = spark.read.format("delta").load(runs.path)
+    ledger = latest_steps(spark.read.format("delta").load(runs.path))
     latest = (
         ledger.groupBy("run_id")
         .agg(F.min("started_at").alias("run_started"))

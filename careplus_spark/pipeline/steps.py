@@ -35,6 +35,7 @@ from careplus_spark.gold.quality import rule_names as gold_rule_names
 from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.ledger import RunLedger, mark_abandoned
+from careplus_spark.pipeline.profile import Profiler
 from careplus_spark.platform import failure
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.quality import alarms
@@ -163,7 +164,8 @@ def _run_selected(
     spark: SparkSession, ctx: RunContext, selected: Sequence[str], progress: Callable[[str], None] | None
 ) -> list[StepResult]:
     """Runs the resolved steps, each recorded in the ledger (see :func:`run_steps`)."""
-    ledger = RunLedger(spark, ctx)
+    profiler = Profiler(spark, ctx.cfg.lakehouse.root) if ctx.profile else None
+    ledger = RunLedger(spark, ctx, profiler)
     results = []
     for index, name in enumerate(selected, start=1):
         prefix = f"[{index}/{len(selected)}] {name}"
@@ -177,5 +179,7 @@ def _run_selected(
         if progress:
             for line in progress_lines(prefix, result):
                 progress(line)
+            if profiler:
+                progress(f"{prefix}: profile: {profiler.last()}")
         results.append(result)
     return results

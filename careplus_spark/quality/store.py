@@ -64,6 +64,7 @@ from pyspark.sql.types import (
 )
 
 from careplus_spark.lakehouse import delta, tables
+from careplus_spark.lakehouse.rows import literal_rows
 from careplus_spark.lakehouse.run import RuleShare
 from careplus_spark.quality.checks import BLOCKED, failure_columns
 from careplus_spark.quality.ruleset import TableRules
@@ -209,11 +210,13 @@ def append_results(
         return None
     tables.create_if_missing(spark, target_ref, spark.createDataFrame([], RESULTS_SCHEMA))
     data = [
-        (run_id, s.table, s.rule, s.check, s.severity, s.checked, s.failed, step, s.share, s.threshold, s.alarm)
+        {"run_id": run_id, "table": s.table, "rule": s.rule, "check": s.check, "severity": s.severity,
+         "checked": s.checked, "failed": s.failed, "step": step, "share": s.share, "threshold": s.threshold,
+         "alarm": s.alarm}
         for s in shares
     ]
-    schema = StructType([f for f in RESULTS_SCHEMA.fields if f.name != "recorded_at"])
-    df = spark.createDataFrame(data, schema).withColumn("recorded_at", F.current_timestamp())
+    columns = [(f.name, f.dataType.simpleString()) for f in RESULTS_SCHEMA.fields if f.name != "recorded_at"]
+    df = literal_rows(spark, data, columns).withColumn("recorded_at", F.current_timestamp())
     meta = json.dumps({"run_id": run_id, "step": step, "table": shares[0].table}, sort_keys=True)
     df.select(*RESULTS_SCHEMA.fieldNames()).write.format("delta").mode("append").option(
         "mergeSchema", "true"

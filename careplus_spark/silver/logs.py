@@ -156,7 +156,8 @@ def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Bat
 
 
 def _replace_days(spark: SparkSession, rows: DataFrame, table: tables.TableRef, where: str, run_id: str) -> int | None:
-    tables.create_if_missing(spark, table, rows)
+    if not tables.exists(spark, table):
+        return tables.create_with_rows(spark, table, rows, commit_info={"run_id": run_id, "step": STEP}).version
     rows.write.format("delta").mode("overwrite").option("replaceWhere", where).option(
         "userMetadata", json.dumps({"run_id": run_id, "step": STEP})
     ).save(table.path)

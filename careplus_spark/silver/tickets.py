@@ -223,18 +223,19 @@ def only_changes(ops: DataFrame, target: DataFrame, key: str, compare: list[str]
 def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: str, run_id: str) -> tables.MergeResult:
     """Applies ``_op`` rows: deletes matched keys, upserts the rest (one MERGE, none if no rows).
 
-    The table is created (empty) when missing, so that it can be queried at once.
+    A missing table is created holding the upserted rows (even none, so that it can be queried at once).
 
     Example:
         >>> merge_ops(spark, silver_ops(staged), ctx.ref(catalog.SILVER_TICKETS), "ticket_id", "r1")  # doctest: +SKIP
         MergeResult(table='silver.tickets', inserted=250, updated=3, deleted=2, version=4)
     """
     columns = [c for c in ops.columns if c != "_op"]
-    if not tables.exists(spark, table):
-        # the change data feed tells gold which tickets changed
+    commit_info = {"run_id": run_id, "step": STEP}
+    if not tables.exists(spark, table):  # one commit: the table with its first rows (its change feed on)
+        rows = ops.where(F.col("_op") == F.lit("upsert")).select(*columns)
         entry = catalog.table(table.qualified)
-        tables.create_if_missing(spark, table, ops.select(*columns), properties=entry.properties)
-    return tables.apply_ops(spark, ops, table, f"t.`{key}` <=> s.`{key}`", {"run_id": run_id, "step": STEP})
+        return tables.create_with_rows(spark, table, rows, properties=entry.properties, commit_info=commit_info)
+    return tables.apply_ops(spark, ops, table, f"t.`{key}` <=> s.`{key}`", commit_info)
 
 
 def build(spark: SparkSession, ctx: RunContext) -> StepResult:
@@ -306,10 +307,17 @@ def _balance(
 ) -> str:
     """``silver + quarantine == live bronze``, as text; a mismatch is logged as an error."""
     live = bronze.snapshot(spark).where(F.col("_deleted_at").isNull()).count()
-    n_silver = tables.row_count(spark, silver)
-    n_quarantine = tables.row_count(spark, quarantine)
+    n_silver = _row_count(spark, silver)
+    n_quarantine = _row_count(spark, quarantine)
     text = f"silver {n_silver} + quarantine {n_quarantine} = live bronze {live}"
     if n_silver + n_quarantine != live:
         log.error("silver.tickets does not reconcile with bronze.tickets: %s", text)
         return text.replace(" = ", " != ")
     return text
+
+
+def _row_count(spark: SparkSession, table: tables.TableRef) -> int:
+    """Rows in a table, 0 when it does not exist yet."""
+    if not tables.exists(spark, table):
+        return 0
+    return int(spark.read.format("delta").load(table.path).count())

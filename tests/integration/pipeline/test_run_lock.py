@@ -41,7 +41,7 @@ def ledger_rows(spark: SparkSession, cfg: AppConfig) -> dict[tuple[str, str], di
     table = ledger.runs_table(RunContext(cfg))
     if not tables.exists(spark, table):
         return {}
-    rows = spark.read.format("delta").load(table.path).collect()
+    rows = ledger.latest(spark.read.format("delta").load(table.path)).collect()
     return {(r["run_id"], r["job"]): r.asDict() for r in rows}
 
 
@@ -56,9 +56,9 @@ def test_a_run_marks_the_running_rows_of_dead_runs_abandoned(spark: SparkSession
     table = ledger.runs_table(RunContext(cfg))
     started = dt.datetime(2025, 7, 1, 2, 0, tzinfo=dt.UTC)
     ledger.write(spark, table, ledger.LedgerEntry("dead-run", "ingest_tickets", "test", started,
-                                                  ended_at=started, status="succeeded"), new=True)
+                                                  ended_at=started, status="succeeded"))
     ledger.write(spark, table, ledger.LedgerEntry("dead-run", "ingest_logs", "test",
-                                                  started + dt.timedelta(minutes=1)), new=True)
+                                                  started + dt.timedelta(minutes=1)))
     said: list[str] = []
     ctx = RunContext(cfg)
 

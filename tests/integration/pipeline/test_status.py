@@ -74,7 +74,7 @@ def test_status_shows_runs_tables_cursors_and_files(
     bronze = spark.read.format("delta").load(first.table("bronze", "tickets").path)
     assert line_of(section(out, "tables"), "bronze.tickets")[1] == f"{bronze.count():,}"
     runs_version = spark.sql(f"DESCRIBE HISTORY delta.`{first.table('ops', 'runs').path}` LIMIT 1").first()
-    assert line_of(section(out, "tables"), "ops.runs")[1:3] == ["5", str(runs_version.version)]  # 5 steps
+    assert line_of(section(out, "tables"), "ops.runs")[1:3] == ["10", str(runs_version.version)]  # 5 steps, 2 rows
     cursors = {r.name: r.value for r in spark.read.format("delta").load(first.table("ops", "cursors").path).collect()}
     cursor_lines = section(out, "cursors")
     assert " ".join(line_of(cursor_lines, "tickets:support_tickets")).startswith(

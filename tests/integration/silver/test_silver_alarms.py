@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from careplus_spark.errors import DataQualityError
 from careplus_spark.lakehouse.run import RunContext, StepResult
-from careplus_spark.pipeline import status
+from careplus_spark.pipeline import ledger, status
 from careplus_spark.pipeline.steps import run_steps
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.synthetic import GenerateSpec, generate, sink_for_url
@@ -85,7 +85,8 @@ def dq_rows(spark: SparkSession, cfg: AppConfig, run_id: str) -> Mapping[str, di
 
 
 def ledger_row(spark: SparkSession, cfg: AppConfig, run_id: str, job: str) -> dict[str, object]:
-    return table(spark, cfg, "ops", "runs").where(f"run_id = '{run_id}' AND job = '{job}'").first().asDict()  # type: ignore[union-attr]
+    rows = ledger.latest(table(spark, cfg, "ops", "runs"))
+    return rows.where(f"run_id = '{run_id}' AND job = '{job}'").first().asDict()  # type: ignore[union-attr]
 
 
 def cursors(spark: SparkSession, cfg: AppConfig) -> dict[str, str]:

@@ -1,0 +1,52 @@
+"""A Delta table's ``_delta_log`` read directly through Hadoop's file system (object stores too).
+
+No Spark job and no snapshot: the commit files are listed and read as text. Used to find a
+commit by its ``userMetadata`` (:func:`careplus_spark.lakehouse.delta.own_commit`) and to count
+a step's commits and files (:mod:`careplus_spark.pipeline.profile`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_COMMIT_FILE = re.compile(r"(\d{20})\.json")
+
+
+def _log_dir(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    jvm: Any = spark._jvm
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path}/_delta_log")
+    return log_dir, log_dir.getFileSystem(spark._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+
+
+def versions(spark: SparkSession, path: str) -> list[int]:
+    """The versions whose commit files are in the table's log (empty when there is no log)."""
+    log_dir, fs = _log_dir(spark, path)
+    if not fs.exists(log_dir):
+        return []
+    found = (_COMMIT_FILE.fullmatch(str(status.getPath().getName())) for status in fs.listStatus(log_dir))
+    return sorted(int(match.group(1)) for match in found if match)
+
+
+def actions(spark: SparkSession, path: str, version: int) -> list[dict[str, Any]] | None:
+    """The actions of commit ``version`` (``commitInfo``, ``add``, ``remove``, ...); None when absent.
+
+    Example:
+        >>> [next(iter(a)) for a in actions(spark, path, 0)]  # doctest: +SKIP
+        ['commitInfo', 'metaData', 'protocol', 'add']
+    """
+    jvm: Any = spark._jvm
+    log_dir, fs = _log_dir(spark, path)
+    entry = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
+    if not fs.exists(entry):
+        return None
+    stream = fs.open(entry)
+    try:
+        text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+    return [json.loads(line) for line in str(text).splitlines() if line.strip()]
