@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from careplus_spark.errors import ConfigError, ExposureError
 from careplus_spark.exposure.model import MANIFEST_FOLDER, Column, ExposedTable, Partition, engine_location
-from careplus_spark.lakehouse import catalog, delta, tables
+from careplus_spark.lakehouse import catalog, delta, delta_log, tables
 from careplus_spark.lakehouse.delta import SYMLINK_MANIFEST
 from careplus_spark.platform.config import AppConfig
 
@@ -60,8 +60,15 @@ class Detail:
 
 
 def detail(spark: SparkSession, ref: tables.TableRef) -> Detail:
-    """Properties and partition columns of the table (one ``DESCRIBE DETAIL``)."""
+    """Properties and partition columns of the table: from the log's newest checksum file (no
+    Spark job), else one ``DESCRIBE DETAIL``."""
     from delta.tables import DeltaTable
+
+    versions = delta_log.versions(spark, ref.path)
+    metadata = (delta_log.checksum(spark, ref.path, versions[-1]) or {}).get("metadata") if versions else None
+    if isinstance(metadata, dict) and "partitionColumns" in metadata:
+        properties = {str(k): str(v) for k, v in (metadata.get("configuration") or {}).items()}
+        return Detail(properties, tuple(metadata["partitionColumns"] or ()))
 
     row = DeltaTable.forPath(spark, ref.path).detail().select("properties", "partitionColumns").first()
     if row is None:

@@ -166,15 +166,13 @@ def recompute(spark: SparkSession, ctx: RunContext, model: GoldModel, batch: inc
     )
 
 
-def refresh_model(spark: SparkSession, ctx: RunContext, model: GoldModel) -> StepResult:
-    """Brings one gold model up to date with its inputs (see the module docstring)."""
-    return incremental.refresh(
-        spark, ctx,
-        step=model.qualified,
-        consumer=model.table,
+def consumer(spark: SparkSession, ctx: RunContext, model: GoldModel) -> incremental.Consumer:
+    """One gold model as a consumer of the incremental routine (see the module docstring)."""
+    return incremental.Consumer(
+        table=model.table,
         inputs=[catalog.table(i.table) for i in model.spec.inputs],
         process=lambda batch: recompute(spark, ctx, model, batch),
-        full_refresh=ctx.full_refresh,
+        name=model.qualified,
     )
 
 
@@ -187,7 +185,8 @@ def refresh(spark: SparkSession, ctx: RunContext, step: str, selected: Sequence[
     """
     started = time.monotonic()
     chosen = selected if selected is not None else [m for m in MODELS if m.spec.step == step]
-    results = [refresh_model(spark, ctx, m) for m in chosen]
+    results = incremental.refresh_all(spark, ctx, [consumer(spark, ctx, m) for m in chosen],
+                                      full_refresh=ctx.full_refresh)
     return StepResult.combine(step, results, time.monotonic() - started)
 
 

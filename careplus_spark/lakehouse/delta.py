@@ -17,6 +17,7 @@ Nothing here knows a table of the lakehouse by name; callers pass a table's path
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -89,16 +90,24 @@ def is_delta(spark: SparkSession, path: str) -> bool:
     return bool(DeltaTable.isDeltaTable(spark, path))
 
 
-def table_info(spark: SparkSession, path: str) -> TableInfo | None:
-    """The table id, latest version, file count, properties and recent commits; None if no table."""
+def table_info(spark: SparkSession, path: str, history: bool = True) -> TableInfo | None:
+    """The table id, latest version, file count, properties and recent commits; None if no table.
+
+    ``history=False`` leaves ``commits`` empty and answers from the log's newest checksum file
+    when there is one: no Spark job (``DESCRIBE DETAIL`` and ``DESCRIBE HISTORY`` cost two).
+    """
+    if not history:
+        found = _info_from_checksum(spark, path)
+        if found is not None:
+            return found
     if not is_delta(spark, path):
         return None
     from delta.tables import DeltaTable
 
     target = DeltaTable.forPath(spark, path)
     detail = target.detail().select("id", "numFiles", "properties").first()
-    history = target.history(HISTORY_DEPTH).select("version", "userMetadata").collect()
-    commits = tuple(sorted(((int(r["version"]), r["userMetadata"]) for r in history), reverse=True))
+    rows = target.history(HISTORY_DEPTH).select("version", "userMetadata").collect()
+    commits = tuple(sorted(((int(r["version"]), r["userMetadata"]) for r in rows), reverse=True))
     return TableInfo(
         table_id=str(detail["id"]),  # type: ignore[index]
         version=commits[0][0] if commits else 0,
@@ -108,14 +117,31 @@ def table_info(spark: SparkSession, path: str) -> TableInfo | None:
     )
 
 
-def last_commit(spark: SparkSession, path: str) -> Commit | None:
-    """The latest commit of the table at ``path`` (version and operation metrics)."""
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics", "timestamp").first()
-    if row is None:
+def _info_from_checksum(spark: SparkSession, path: str) -> TableInfo | None:
+    versions = delta_log.versions(spark, path)
+    crc = delta_log.checksum(spark, path, versions[-1]) if versions else None
+    metadata = (crc or {}).get("metadata")
+    if crc is None or not isinstance(metadata, dict) or "numFiles" not in crc or "id" not in metadata:
         return None
-    return Commit(int(row["version"]), dict(row["operationMetrics"] or {}), timestamp=row["timestamp"])
+    properties = {str(k): str(v) for k, v in (metadata.get("configuration") or {}).items()}
+    return TableInfo(str(metadata["id"]), versions[-1], int(crc["numFiles"]), properties, ())
+
+
+def last_commit(spark: SparkSession, path: str) -> Commit | None:
+    """The latest commit of the table at ``path``: version, operation metrics, time (naive UTC).
+
+    Read from the newest commit file of the log (:mod:`~careplus_spark.lakehouse.delta_log`):
+    no ``DESCRIBE HISTORY`` job, which every MERGE's result used to cost twice.
+    """
+    versions = delta_log.versions(spark, path)
+    if not versions:
+        return None
+    actions = delta_log.actions(spark, path, versions[-1]) or []
+    info: dict[str, Any] = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+    millis = info.get("inCommitTimestamp") or info.get("timestamp")
+    when = dt.datetime.fromtimestamp(millis / 1000, dt.UTC).replace(tzinfo=None) if millis else None
+    metrics = {str(k): str(v) for k, v in (info.get("operationMetrics") or {}).items()}
+    return Commit(versions[-1], metrics, timestamp=when)
 
 
 def latest_version(spark: SparkSession, path: str) -> int:

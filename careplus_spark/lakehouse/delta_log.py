@@ -39,14 +39,30 @@ def actions(spark: SparkSession, path: str, version: int) -> list[dict[str, Any]
         >>> [next(iter(a)) for a in actions(spark, path, 0)]  # doctest: +SKIP
         ['commitInfo', 'metaData', 'protocol', 'add']
     """
+    text = _read(spark, path, f"{version:020d}.json")
+    return None if text is None else [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def checksum(spark: SparkSession, path: str, version: int) -> dict[str, Any] | None:
+    """The checksum file of ``version`` (``<version>.crc``: the table's metadata, protocol, file
+    count and size as of that version); None when Delta wrote none (or it is gone)."""
+    text = _read(spark, path, f"{version:020d}.crc")
+    try:
+        parsed = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _read(spark: SparkSession, path: str, name: str) -> str | None:
+    """The text of ``_delta_log/<name>``; None when there is no such file."""
     jvm: Any = spark._jvm
     log_dir, fs = _log_dir(spark, path)
-    entry = jvm.org.apache.hadoop.fs.Path(log_dir, f"{version:020d}.json")
+    entry = jvm.org.apache.hadoop.fs.Path(log_dir, name)
     if not fs.exists(entry):
         return None
     stream = fs.open(entry)
     try:
-        text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
     finally:
         stream.close()
-    return [json.loads(line) for line in str(text).splitlines() if line.strip()]

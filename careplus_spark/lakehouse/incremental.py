@@ -17,7 +17,8 @@ input it remembers the last version it processed: a watermark row
    (None when unavailable: the consumer falls back to its snapshot);
 5. saves every watermark in one commit, *after* ``process`` has committed its writes:
    a crash before it only means the same changes are processed again, which changes
-   nothing;
+   nothing (:func:`refresh_all` does this for the consumers of a whole step: one read of
+   their watermarks, one commit of them);
 6. returns ``process``'s :class:`~careplus_spark.lakehouse.run.StepResult` with the
    step's name and time.
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -118,23 +119,26 @@ def plan(
     inputs: Sequence[catalog.Table],
     *,
     full_refresh: bool = False,
+    marks: Mapping[str, state.CursorState] | None = None,
 ) -> Batch | str:
     """The batch of this run, or a note saying why there is nothing to do.
 
     Input tables without a change data feed get it turned on (it serves from the next
-    version on; until then the consumer reads snapshots).
+    version on; until then the consumer reads snapshots). ``marks``: the watermarks when
+    already loaded (:func:`refresh_all` loads those of a whole step at once).
     """
     target = ctx.ref(consumer)
     infos: list[tuple[tables.TableRef, TableInfo]] = []
     for source in inputs:
         ref = ctx.ref(source)
-        info = tables.table_info(spark, ref)
+        info = tables.table_info(spark, ref, history=False)  # id and version: no job
         if info is None:
             return f"{ref.qualified} does not exist yet"
         delta.enable_change_feed(spark, ref.path, info)
         infos.append((ref, info))
     names = [watermark_name(consumer.qualified, ref.qualified) for ref, _ in infos]
-    marks = state.load_many(spark, ctx.ref(catalog.CURSORS), names)
+    if marks is None:
+        marks = state.load_many(spark, ctx.ref(catalog.CURSORS), names)
     planned = []
     for (ref, info), name in zip(infos, names, strict=True):
         mark = marks.get(name)
@@ -153,8 +157,8 @@ def plan(
     return Batch(consumer.qualified, target, tuple(planned), full)
 
 
-def commit(spark: SparkSession, ctx: RunContext, batch: Batch) -> None:
-    """Saves the watermarks of ``batch`` (the versions it processed) in one commit."""
+def commit(spark: SparkSession, ctx: RunContext, *batches: Batch) -> None:
+    """Saves the watermarks of ``batches`` (the versions each processed) in one commit."""
     state.save(
         spark,
         ctx.ref(catalog.CURSORS),
@@ -166,9 +170,21 @@ def commit(spark: SparkSession, ctx: RunContext, batch: Batch) -> None:
                 table_version=i.version,
                 run_id=ctx.run_id,
             )
+            for batch in batches
             for i in batch.inputs
         ],
     )
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One consumer of a step for :func:`refresh_all`: its table, inputs and ``process``."""
+
+    table: catalog.Table
+    inputs: Sequence[catalog.Table]
+    process: Callable[[Batch], StepResult]
+    #: the name its result carries (a gold model's ``gold.fct_tickets``; the step for silver)
+    name: str
 
 
 def refresh(
@@ -187,10 +203,40 @@ def refresh(
         ``process``'s result under ``step`` with the elapsed time, or a result with
         zero counts and a note when there was nothing to do.
     """
-    started = time.monotonic()
-    batch = plan(spark, ctx, consumer, inputs, full_refresh=full_refresh)
-    if isinstance(batch, str):
-        return StepResult(step=step, seconds=time.monotonic() - started, detail=batch)
-    result = process(batch)
-    commit(spark, ctx, batch)
-    return replace(result, step=step, seconds=time.monotonic() - started)
+    return refresh_all(spark, ctx, [Consumer(consumer, inputs, process, step)], full_refresh=full_refresh)[0]
+
+
+def refresh_all(
+    spark: SparkSession, ctx: RunContext, consumers: Sequence[Consumer], *, full_refresh: bool = False
+) -> list[StepResult]:
+    """Runs the routine for several consumers of one step, in order, with one watermark read and write.
+
+    The watermarks of every consumer are loaded in one read before the first; those of the
+    consumers that processed a batch are saved in one commit after the last (or, when one
+    fails, after the ones before it: their writes have committed). A crash before that save
+    only means the same changes are processed again.
+
+    Returns:
+        One result per consumer, under its ``name``, each with its own elapsed time.
+    """
+    names = [watermark_name(c.table.qualified, i.qualified) for c in consumers for i in c.inputs]
+    marks = state.load_many(spark, ctx.ref(catalog.CURSORS), names)
+    done: list[Batch] = []
+    results = []
+    try:
+        for consumer in consumers:
+            started = time.monotonic()
+            batch = plan(spark, ctx, consumer.table, consumer.inputs, full_refresh=full_refresh, marks=marks)
+            if isinstance(batch, str):
+                results.append(StepResult(step=consumer.name, seconds=time.monotonic() - started, detail=batch))
+                continue
+            result = consumer.process(batch)
+            done.append(batch)
+            results.append(replace(result, step=consumer.name, seconds=time.monotonic() - started))
+    except BaseException:
+        if done:
+            commit(spark, ctx, *done)
+        raise
+    if done:
+        commit(spark, ctx, *done)
+    return results

@@ -387,10 +387,10 @@ def _result(spark: SparkSession, table: TableRef, before: int) -> MergeResult:
 register_existing = registry.register_existing
 
 
-def table_info(spark: SparkSession, table: TableRef) -> TableInfo | None:
-    """The table's Delta id, latest version, file count, properties and recent commits.
+def table_info(spark: SparkSession, table: TableRef, history: bool = True) -> TableInfo | None:
+    """The table's Delta id, latest version, file count, properties and (``history``) recent commits.
 
     Returns:
         None when there is no table at the path.
     """
-    return delta.table_info(spark, table.path)
+    return delta.table_info(spark, table.path, history)

@@ -60,8 +60,6 @@ RUNS_SCHEMA = (
     "error string, detail string, seconds double"
 )
 
-#: Table properties of ``ops.runs``: many one-row commits, so small files are compacted.
-RUNS_PROPERTIES = {"delta.autoOptimize.autoCompact": "true"}
 
 #: Longest error text kept (after redaction), in lines and characters.
 ERROR_LINES = 12
@@ -165,7 +163,7 @@ def write(spark: SparkSession, table: tables.TableRef, entry: LedgerEntry) -> No
             source = literal_rows(spark, [dataclasses.asdict(entry)], _SCHEMA)
             if not tables.exists(spark, table):  # from the DDL: every column nullable (a literal is not)
                 empty = spark.createDataFrame([], RUNS_SCHEMA)
-                tables.create_if_missing(spark, table, empty, properties=RUNS_PROPERTIES)
+                tables.create_if_missing(spark, table, empty)
             source.write.format("delta").mode("append").save(table.path)
             return
         except DeltaConcurrentModificationException:

@@ -142,7 +142,9 @@ def run_steps(
     (see the module docstring).
 
     The run lock is held around all of it (a caller may hold it already, e.g. ``careplus run``
-    before Spark starts); holding it, the ``running`` rows of dead runs are marked abandoned.
+    before Spark starts); holding it, the ``running`` rows of dead runs are marked abandoned
+    when the lock was taken over from a run (a dead run never releases its lease) or had no
+    lease before (the ledger is not read when the last run released the lock).
 
     Raises:
         ConfigError: an unknown step, or a ``quality.alarms.rules`` key that names no rule
@@ -153,7 +155,8 @@ def run_steps(
     selected = resolve(names)
     check_config(ctx.cfg)
     with run_lock.hold(ctx.cfg, ctx.run_id, say=progress) as lock:
-        if lock is not None:
+        # A dead run leaves its lease held: only a takeover (or a first lease) can follow one.
+        if lock is not None and (lock.previous is None or lock.took_over):
             for run_id, count in mark_abandoned(spark, ctx).items():
                 if progress:
                     progress(f"run {run_id} was abandoned while running ({count} step(s)): marked failed: abandoned")

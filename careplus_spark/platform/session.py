@@ -77,6 +77,9 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
         # Symlink manifests (Athena/Spectrum) cannot coexist with deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        # Auto compaction ran an OPTIMIZE after every one-row ledger append (a table that had
+        # it on as a property): small files are left to explicit maintenance instead.
+        "spark.databricks.delta.autoCompact.enabled": "false",
     }
     if spark.platform in ("local", "standalone"):
         conf["spark.master"] = spark.master
