@@ -125,14 +125,12 @@ class Profiler:
             self.profiles.append(StepProfile(name, seconds, len(jobs), commits, added, removed, _by_kind(jobs)))
 
     def _jobs(self, group: str) -> list[tuple[str, float]]:
-        """(description, seconds) of the group's finished jobs, from Spark's status store."""
-        store = self.spark.sparkContext._jsc.sc().statusStore()  # type: ignore[union-attr]
+        """(description, seconds) of the group's jobs, from Spark's status tracker and store."""
+        sc = self.spark.sparkContext
+        store = sc._jsc.sc().statusStore()  # type: ignore[union-attr]
         found = []
-        jobs = store.jobsList(None)
-        for index in range(jobs.size()):
-            job = jobs.apply(index)
-            if not (job.jobGroup().isDefined() and job.jobGroup().get() == group):
-                continue
+        for job_id in sc.statusTracker().getJobIdsForGroup(group):
+            job = store.job(job_id)
             submitted, completed = job.submissionTime(), job.completionTime()
             seconds = (
                 (completed.get().getTime() - submitted.get().getTime()) / 1000
