@@ -64,11 +64,9 @@ def detail(spark: SparkSession, ref: tables.TableRef) -> Detail:
     Spark job), else one ``DESCRIBE DETAIL``."""
     from delta.tables import DeltaTable
 
-    versions = delta_log.versions(spark, ref.path)
-    metadata = (delta_log.checksum(spark, ref.path, versions[-1]) or {}).get("metadata") if versions else None
-    if isinstance(metadata, dict) and "partitionColumns" in metadata:
-        properties = {str(k): str(v) for k, v in (metadata.get("configuration") or {}).items()}
-        return Detail(properties, tuple(metadata["partitionColumns"] or ()))
+    found = delta_log.newest_metadata(spark, ref.path)
+    if found is not None and "partitionColumns" in found[2]:
+        return Detail(delta_log.properties(found[2]), tuple(found[2]["partitionColumns"] or ()))
 
     row = DeltaTable.forPath(spark, ref.path).detail().select("properties", "partitionColumns").first()
     if row is None:

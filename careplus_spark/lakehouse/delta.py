@@ -118,13 +118,11 @@ def table_info(spark: SparkSession, path: str, history: bool = True) -> TableInf
 
 
 def _info_from_checksum(spark: SparkSession, path: str) -> TableInfo | None:
-    versions = delta_log.versions(spark, path)
-    crc = delta_log.checksum(spark, path, versions[-1]) if versions else None
-    metadata = (crc or {}).get("metadata")
-    if crc is None or not isinstance(metadata, dict) or "numFiles" not in crc or "id" not in metadata:
+    found = delta_log.newest_metadata(spark, path)
+    if found is None or "numFiles" not in found[1]:
         return None
-    properties = {str(k): str(v) for k, v in (metadata.get("configuration") or {}).items()}
-    return TableInfo(str(metadata["id"]), versions[-1], int(crc["numFiles"]), properties, ())
+    version, crc, metadata = found
+    return TableInfo(str(metadata["id"]), version, int(crc["numFiles"]), delta_log.properties(metadata), ())
 
 
 def last_commit(spark: SparkSession, path: str) -> Commit | None:

@@ -71,6 +71,27 @@ def checksum(spark: SparkSession, path: str, version: int) -> dict[str, Any] | N
     return parsed if isinstance(parsed, dict) else None
 
 
+def newest_metadata(spark: SparkSession, path: str) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+    """(version, checksum, metadata) of the newest commit from its checksum file; None when the log,
+    the checksum or its ``metadata`` is missing (the caller asks Delta instead)."""
+    found = versions(spark, path)
+    crc = checksum(spark, path, found[-1]) if found else None
+    metadata = (crc or {}).get("metadata")
+    if crc is None or not isinstance(metadata, dict) or "id" not in metadata:
+        return None
+    return found[-1], crc, metadata
+
+
+def properties(metadata: dict[str, Any]) -> dict[str, str]:
+    """The table properties of a ``metaData`` action (its ``configuration``).
+
+    Example:
+        >>> properties({"configuration": {"delta.enableChangeDataFeed": "true"}})
+        {'delta.enableChangeDataFeed': 'true'}
+    """
+    return {str(k): str(v) for k, v in (metadata.get("configuration") or {}).items()}
+
+
 def _read(spark: SparkSession, path: str, name: str) -> str | None:
     """The text of ``_delta_log/<name>``; None when there is no such file."""
     jvm: Any = spark._jvm
