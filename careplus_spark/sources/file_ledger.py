@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from careplus_spark.lakehouse import delta, tables
+from careplus_spark.lakehouse.rows import literal_rows, parse_schema
 from careplus_spark.sources.files import SourceFile
 
 if TYPE_CHECKING:
@@ -200,14 +201,16 @@ def record(
     rows = []
     for file in files:
         c = counts.get(file.path, FileCounts(file.path, 0, 0, 0))
-        rows.append((file.path, file.size, file.modified_ms, run_id, c.blocks, c.parsed, c.quarantined, INGESTED,
-                     None, file.checksum, None))
-    df = spark.createDataFrame(rows, LEDGER_SCHEMA).withColumn("ingested_at", F.current_timestamp())
-    _add_new_columns(spark, ledger)
+        rows.append({"path": file.path, "size": file.size, "modified_ms": file.modified_ms, "run_id": run_id,
+                     "blocks": c.blocks, "parsed": c.parsed, "quarantined": c.quarantined, "status": INGESTED,
+                     "checksum": file.checksum})
+    df = literal_rows(spark, rows, parse_schema(LEDGER_SCHEMA)).withColumn("ingested_at", F.current_timestamp())
     commit_info = {"run_id": run_id, "step": "ingest_logs"}
+    if not tables.exists(spark, ledger):  # the first run: created holding its rows, one commit
+        return tables.create_with_rows(spark, ledger, df, commit_info=commit_info)
+    _add_new_columns(spark, ledger)
     if known is None or any(file.path in known for file in files) or len({f.path for f in files}) != len(files):
         return tables.upsert(spark, df, ledger, keys=["path"], commit_info=commit_info)
-    tables.create_if_missing(spark, ledger, df)
     df.write.format("delta").mode("append").option("userMetadata", json.dumps(commit_info, sort_keys=True)).save(
         ledger.path
     )

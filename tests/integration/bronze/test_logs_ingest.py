@@ -62,6 +62,32 @@ def test_first_run_reconciles_with_the_reference_parser(spark: SparkSession, cfg
     assert spark.sql("SELECT count(*) AS n FROM bronze.logs").first() is not None
 
 
+def test_bronze_files_are_zstd_without_dictionaries_or_statistics_in_one_commit(
+    spark: SparkSession, cfg: AppConfig
+) -> None:
+    import pyarrow.parquet as pq
+
+    from delta.tables import DeltaTable
+
+    ctx = RunContext(cfg)
+    result = bronze_logs.ingest(spark, ctx)
+    bronze = ctx.table("bronze", "logs")
+    assert result.versions[bronze.qualified] == 0  # created holding the rows
+    properties = DeltaTable.forPath(spark, bronze.path).detail().first().properties
+    assert properties["delta.enableChangeDataFeed"] == "true"
+    assert properties["delta.dataSkippingStatsColumns"] == "_source_file"
+    files = sorted(Path(bronze.path).rglob("*.parquet"))
+    assert files
+    for file in files:
+        meta = pq.ParquetFile(file).metadata
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                chunk = meta.row_group(g).column(c)
+                assert chunk.compression == "ZSTD", (file, chunk.path_in_schema)
+                assert not chunk.has_dictionary_page, (file, chunk.path_in_schema)
+                assert chunk.statistics is None or not chunk.statistics.has_min_max, (file, chunk.path_in_schema)
+
+
 def test_rerun_reads_nothing_and_writes_nothing(spark: SparkSession, cfg: AppConfig) -> None:
     bronze_logs.ingest(spark, RunContext(cfg))
     again = bronze_logs.ingest(spark, RunContext(cfg))
