@@ -40,7 +40,7 @@ def test_many_rows_are_one_generator_not_a_union(spark: SparkSession) -> None:
 def test_a_value_that_does_not_fit_its_type_fails_instead_of_vanishing(spark: SparkSession) -> None:
     import pytest
 
-    with pytest.raises(Exception, match="(?i)malformed|parse|FAILFAST|cannot"):
+    with pytest.raises(Exception, match=r"(?i)malformed|parse|FAILFAST|cannot"):
         literal_rows(spark, [{"name": "a", "n": "not a number"}], SCHEMA[:2]).collect()
     with pytest.raises(ValueError, match="plain identifiers"):
         literal_rows(spark, [{"x": 1}], [("x` bigint, `y", "bigint")])
