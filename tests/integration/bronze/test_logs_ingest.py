@@ -66,7 +66,6 @@ def test_bronze_files_are_zstd_without_dictionaries_or_statistics_in_one_commit(
     spark: SparkSession, cfg: AppConfig
 ) -> None:
     import pyarrow.parquet as pq
-
     from delta.tables import DeltaTable
 
     ctx = RunContext(cfg)
