@@ -20,9 +20,10 @@ In one run, each side in its own child process (so that its memory is measured a
     ``---``, matches one regular expression per block (a block that does not match keeps its
     text and ``parse_error``) and writes Snappy Parquet with pyarrow in batches of 100,000 rows;
 (b) ours: a Python process that builds the Spark session (``local[2]``, the local
-    configuration with its Derby metastore) and runs ``careplus_spark.bronze.logs.ingest`` into
-    an empty lakehouse: listing, ledger, the JVM reader, the ``bronze.logs`` Delta commit,
-    per-file counts, quarantine, ledger MERGE, then stops the session;
+    configuration with its Derby metastore, attached in the background as ``careplus run``
+    does) and runs ``careplus_spark.bronze.logs.ingest`` into an empty lakehouse: listing,
+    ledger, the JVM reader, the ``bronze.logs`` Delta commit, per-file counts, quarantine,
+    file ledger, the wait for the catalog, then stops the session;
 (c) unless ``--no-duckdb``, DuckDB SQL on 2 threads: ``read_text`` of the files (batches
     of ~1 GB), ``string_split`` into blocks and lines, a ``LIKE``/``starts_with`` shape check
     and ``split_part`` per field, Snappy Parquet out (same rules as the baseline).
@@ -294,6 +295,7 @@ def ours_main(logs: Path, lakehouse: Path, driver_memory: str, extra: list[str])
     """``open_lakehouse`` + ``bronze.logs.ingest`` into an empty lakehouse, phases timed."""
     started = time.monotonic()
     from careplus_spark.bronze import logs as bronze_logs
+    from careplus_spark.lakehouse import registry
     from careplus_spark.lakehouse.run import RunContext
     from careplus_spark.pipeline.entry import open_lakehouse
     from careplus_spark.platform.config import load_config
@@ -325,10 +327,11 @@ def ours_main(logs: Path, lakehouse: Path, driver_memory: str, extra: list[str])
         f"spark.driver_memory={driver_memory}", *extra,
     ]
     cfg = load_config("local", overrides=overrides)
-    spark = open_lakehouse(cfg)
+    spark = open_lakehouse(cfg, catalog_in_background=True)  # as `careplus run` opens it
     session_s = time.monotonic() - started
     t = time.monotonic()
     result = bronze_logs.ingest(spark, RunContext(cfg))
+    registry.wait_attached()  # the end of a run waits for the catalog too
     ingest_s = time.monotonic() - t
     t = time.monotonic()
     spark.stop()

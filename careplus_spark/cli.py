@@ -235,10 +235,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(cfg: AppConfig, name: str) -> SparkSession:
+def _session(cfg: AppConfig, name: str, catalog_in_background: bool = False) -> SparkSession:
     from careplus_spark.pipeline.entry import open_lakehouse  # lazy: imports Spark (--help stays fast)
 
-    return open_lakehouse(cfg, app_name=f"careplus-{name}")
+    return open_lakehouse(cfg, app_name=f"careplus-{name}", catalog_in_background=catalog_in_background)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -251,7 +251,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                      profile=args.profile)
     # the run lock before Spark starts: a second run writes nothing (nor opens the metastore)
     with run_lock.hold(cfg, ctx.run_id, wait_s=args.wait_lock, say=_say):
-        spark = _session(cfg, "run")
+        spark = _session(cfg, "run", catalog_in_background=True)
         _say(f"run {ctx.run_id} ({cfg.env})")
         run_steps(spark, ctx, args.jobs, progress=_say)
     return 0

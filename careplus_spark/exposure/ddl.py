@@ -6,8 +6,10 @@ Three targets, all rendered from one :class:`~careplus_spark.exposure.model.Expo
   ``ParquetHiveSerDe``), partition columns only in ``PARTITIONED BY``. A table partitioned by
   one DATE column (``fct_logs`` by ``log_date``) gets Athena *partition projection*: the
   partitions from the first one up to today are computed from a location template, so new
-  days are readable with no partition loading at all. Other partitioned tables need their
-  partitions registered (Glue, ``careplus expose``), which a comment in the DDL says.
+  days are readable with no partition loading at all; one partitioned by a BOOLEAN column
+  (the ticket facts by ``is_open``) gets an ``enum`` projection of ``true`` and ``false``.
+  Other partitioned tables need their partitions registered (Glue, ``careplus expose``),
+  which a comment in the DDL says.
 - ``spectrum``: the external schema over the Glue database, the same Hive table in Redshift
   types, and one ``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per manifest partition.
 - ``athena-delta``: Athena engine v3's native Delta reader; the schema comes from the Delta
@@ -253,14 +255,19 @@ def _date(table: ExposedTable, column: str, value: str) -> dt.date:
 
 
 def _projection(table: ExposedTable) -> list[tuple[str, str]]:
-    """Athena partition projection properties for one DATE partition column with partitions; else none."""
+    """Athena partition projection properties for one partition column: a DATE column with partitions
+    (days from the first up to today) or a BOOLEAN one (``true``, ``false``); else none."""
     parts = table.partition_columns
-    if len(parts) != 1 or parts[0].type != "date":
+    if len(parts) != 1 or parts[0].type not in ("date", "boolean"):
         return []
+    column = dialects.ATHENA_DDL.check(parts[0].name, "partition column")
+    template = ("storage.location.template", f"{table.manifest_location}/{column}=${{{column}}}")
+    if parts[0].type == "boolean":
+        return [("projection.enabled", "true"), (f"projection.{column}.type", "enum"),
+                (f"projection.{column}.values", "true,false"), template]
     dates = _dates(table)
     if not dates:
         return []
-    column = dialects.ATHENA_DDL.check(parts[0].name, "partition column")
     return [
         ("projection.enabled", "true"),
         (f"projection.{column}.type", "date"),
@@ -268,15 +275,21 @@ def _projection(table: ExposedTable) -> list[tuple[str, str]]:
         (f"projection.{column}.range", f"{min(dates).isoformat()},NOW"),
         (f"projection.{column}.interval", "1"),
         (f"projection.{column}.interval.unit", "DAYS"),
-        ("storage.location.template", f"{table.manifest_location}/{column}=${{{column}}}"),
+        template,
     ]
 
 
 def _partition_comment(table: ExposedTable, projection: list[tuple[str, str]]) -> list[str]:
     if not table.partition_columns:
         return []
+    column = table.partition_columns[0].name
+    if projection and dict(projection)[f"projection.{column}.type"] == "enum":
+        return [
+            f"-- Partition projection: Athena reads the {column}=true and {column}=false partitions from",
+            f"-- {table.manifest_location}/{column}=<value>, with no partition loading",
+            "-- (no MSCK REPAIR, no Glue partitions). A value without data reads as empty.",
+        ]
     if projection:
-        column = table.partition_columns[0].name
         first = dict(projection)[f"projection.{column}.range"].split(",")[0]
         return [
             f"-- Partition projection: Athena computes the {column} partitions from {first} up to today (UTC) and",
@@ -284,8 +297,9 @@ def _partition_comment(table: ExposedTable, projection: list[tuple[str, str]]) -
             "-- partition loading (no MSCK REPAIR, no Glue partitions). Days without data read as empty.",
         ]
     return [
-        "-- Partitions are not projected (projection needs one DATE partition column that has partitions):",
-        "-- register them in the Glue Data Catalog (careplus expose, exposure.catalog glue) or with MSCK REPAIR.",
+        "-- Partitions are not projected (projection needs one DATE partition column that has partitions, or one",
+        "-- BOOLEAN column): register them in the Glue Data Catalog (careplus expose, exposure.catalog glue) or",
+        "-- with MSCK REPAIR.",
     ]
 
 

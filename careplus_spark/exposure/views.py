@@ -35,6 +35,7 @@ from careplus_spark.exposure.dialects import SqlDialect
 from careplus_spark.exposure.glue import database_name
 from careplus_spark.gold.columns import UNKNOWN
 from careplus_spark.gold.models import FCT_TICKETS_COLUMNS
+from careplus_spark.lakehouse import registry
 from careplus_spark.platform.config_deploy import ExposureConfig
 
 if TYPE_CHECKING:
@@ -256,6 +257,7 @@ def register_spark_views(spark: SparkSession, tables: Collection[str]) -> int:
         >>> register_spark_views(spark, {"gold.fct_tickets"})  # doctest: +SKIP
         2
     """
+    registry.wait_attached()  # the gold database, when the catalog is attached in the background
     views = available(tables)
     for v in views:
         spark.sql(spark_sql(v))

@@ -3,7 +3,9 @@
 A :class:`Table` says where a table lives (database, name), how rows are identified
 (``keys``), how it is laid out (``partition_by``), whether it records a change data feed
 (read by the next layer's incremental step), whether query engines outside Spark read it
-(``exposed``: symlink manifests, DDL, Glue catalog), and where the code that defines its
+(``exposed``: symlink manifests, DDL, Glue catalog), whether a MERGE marks replaced rows in
+deletion vectors instead of rewriting their files (``deletion_vectors``: never on an exposed
+table, a manifest cannot carry them), and where the code that defines its
 columns lives (``schema``, a ``module:attribute`` reference that a test resolves).
 
 A gold table also carries its :class:`Model`: the step that refreshes it, the column
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from careplus_spark.lakehouse import registry
-from careplus_spark.lakehouse.delta import CHANGE_FEED, SYMLINK_MANIFEST
+from careplus_spark.lakehouse.delta import CHANGE_FEED, DELETION_VECTORS, SYMLINK_MANIFEST
 from careplus_spark.lakehouse.tables import TableRef
 
 if TYPE_CHECKING:
@@ -65,6 +67,10 @@ class Table:
         partition_by: partition columns.
         change_feed: the table records a Delta change data feed for incremental readers.
         exposed: query engines outside Spark read it (Athena, Redshift Spectrum).
+        deletion_vectors: updates and deletes mark the old rows in deletion vectors and
+            write only the new ones, instead of rewriting every file a MERGE touches: a
+            day's ticket updates reach files of every day, so without them the cost of a
+            daily MERGE follows the table's size (issue 15). Not on exposed tables.
         model: for a gold table, how it is refreshed.
     """
 
@@ -76,11 +82,14 @@ class Table:
     change_feed: bool = False
     exposed: bool = False
     model: Model | None = None
+    deletion_vectors: bool = False
 
     def __post_init__(self) -> None:
         for part in (self.database, self.name):
             if not _IDENTIFIER.fullmatch(part):
                 raise ValueError(f"catalog: invalid table identifier {part!r}")
+        if self.exposed and self.deletion_vectors:
+            raise ValueError(f"catalog: {self.qualified} is exposed: symlink manifests cannot carry deletion vectors")
 
     @property
     def qualified(self) -> str:
@@ -92,10 +101,13 @@ class Table:
 
     @property
     def properties(self) -> dict[str, str]:
-        """Delta table properties the catalog prescribes (on creation): change feed, symlink manifests."""
+        """Delta table properties the catalog prescribes (on creation): change feed, symlink manifests,
+        deletion vectors."""
         properties = {CHANGE_FEED: "true"} if self.change_feed else {}
         if self.exposed:
             properties[SYMLINK_MANIFEST] = "true"
+        if self.deletion_vectors:
+            properties[DELETION_VECTORS] = "true"
         return properties
 
 
@@ -105,26 +117,33 @@ def _gold(name: str, keys: tuple[str, ...], model: Model, partition_by: tuple[st
 
 
 BRONZE_TICKETS = Table("bronze", "tickets", ("ticket_id",), "careplus_spark.bronze.tickets:BRONZE_COLUMNS",
-                       change_feed=True)
+                       change_feed=True, deletion_vectors=True)
 BRONZE_LOGS = Table("bronze", "logs", ("_source_file", "_offset"), "careplus_spark.bronze.logs:to_bronze",
                     ("log_date",), change_feed=True)
 BRONZE_LOGS_QUARANTINE = Table("bronze", "logs_quarantine", ("_source_file", "_offset"),
                                "careplus_spark.bronze.logs:QUARANTINE_COLUMNS")
 SILVER_TICKETS = Table("silver", "tickets", ("ticket_id",), "careplus_spark.silver.tickets:silver_ops",
-                       change_feed=True)
+                       change_feed=True, deletion_vectors=True)
 SILVER_TICKETS_QUARANTINE = Table("silver", "tickets_quarantine", ("ticket_id",),
                                   "careplus_spark.silver.tickets:QUARANTINE_COLUMNS")
 SILVER_LOGS = Table("silver", "logs", ("event_id", "log_date"), "careplus_spark.silver.logs:distinct_events",
                     ("log_date",), change_feed=True)
 SILVER_LOGS_QUARANTINE = Table("silver", "logs_quarantine", ("_source_file", "_offset"),
                                "careplus_spark.silver.logs:QUARANTINE_COLUMNS")
+#: The ticket facts are partitioned by ``is_open`` (never NULL): a day's updates are mostly
+#: resolutions of open tickets, so a MERGE rewrites the open partition (the open tickets,
+#: a number that does not grow with the history) and appends to the resolved one, whose
+#: files it leaves alone; unpartitioned, the updates reached every file (issue 15).
+TICKETS_LAYOUT = ("is_open",)
 FCT_TICKETS = _gold("fct_tickets", ("ticket_id",),
-                    Model("gold_tickets", "ticket_id", (Input("silver.tickets", "ticket_id"),)))
+                    Model("gold_tickets", "ticket_id", (Input("silver.tickets", "ticket_id"),)),
+                    partition_by=TICKETS_LAYOUT)
 FCT_LOGS = _gold("fct_logs", ("event_id", "log_date"),
                  Model("gold_logs", "log_date", (Input("silver.logs", "log_date"),)), partition_by=("log_date",))
 FCT_TICKET_LOG_SUMMARY = _gold(
     "fct_ticket_log_summary", ("ticket_id",),
     Model("gold_summary", "ticket_id", (Input("gold.fct_tickets", "ticket_id"), Input("gold.fct_logs", "ticket_id"))),
+    partition_by=TICKETS_LAYOUT,
 )
 KPI_TICKETS_DAILY = _gold("kpi_tickets_daily", ("created_date", "priority", "channel"),
                           Model("gold_kpis", "created_date", (Input("gold.fct_tickets", "created_date"),)))
@@ -209,15 +228,25 @@ def check(entries: Sequence[Table]) -> None:
 check(TABLES)
 
 
-def attach(spark: SparkSession, root: str) -> list[str]:
+def attach(spark: SparkSession, root: str, background: bool = False) -> list[str]:
     """Creates the lakehouse databases in Spark's catalog and registers the tables under ``root``.
 
     A new metastore (another Spark line, a fresh machine, the Glue catalog) thus sees the
-    lakehouse's tables by name without waiting for a run that writes them.
+    lakehouse's tables by name without waiting for a run that writes them. With
+    ``background``, the work runs on a thread of its own (:func:`registry.in_background`:
+    whatever needs names waits for it) and nothing is returned.
 
     Returns:
         The qualified names registered by this call.
     """
-    for database in DATABASES:
-        registry.create_database(spark, database, f"{root}/{database}")
-    return registry.register_existing(spark, root, DATABASES)
+
+    def work() -> list[str]:
+        for database in DATABASES:
+            registry.create_database(spark, database, f"{root}/{database}")
+        return registry.register_existing(spark, root, DATABASES)
+
+    if background:
+        registry.in_background(work)
+        return []
+    registry.wait_attached()
+    return work()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from careplus_spark.errors import ConfigError
@@ -22,6 +23,59 @@ log = logging.getLogger(__name__)
 
 #: A catalog name (database or table) this package registers: letters, digits and ``_``.
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+#: How long a caller waits for the catalog attached in the background (the metastore's start).
+ATTACH_WAIT_S = 600.0
+
+
+class _Attaching:
+    """The catalog work started in the background by :func:`in_background`, until it is waited for."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        self.error: BaseException | None = None
+        self._work = work
+        self.thread = threading.Thread(target=self._run, name="careplus-catalog-attach", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by wait_attached in the caller's thread
+            self.error = exc
+
+
+_attaching: _Attaching | None = None
+_attaching_lock = threading.Lock()
+
+
+def in_background(work: Callable[[], object]) -> None:
+    """Runs ``work`` (creating the databases, registering tables) on a thread of its own.
+
+    Starting the metastore (Hive's client, Derby locally) takes 3-5 s; the run's first
+    steps read and write by path meanwhile. Whatever needs names first calls
+    :func:`wait_attached` (registering a table, creating views, the end of a run).
+    """
+    global _attaching
+    with _attaching_lock:
+        wait_attached()
+        _attaching = _Attaching(work)
+        _attaching.thread.start()
+
+
+def wait_attached(timeout_s: float = ATTACH_WAIT_S) -> None:
+    """Returns once the background catalog work is done; raises its error (once) if it failed.
+
+    Raises:
+        TimeoutError: still running after ``timeout_s``.
+    """
+    global _attaching
+    pending = _attaching
+    if pending is None or pending.thread is threading.current_thread():
+        return
+    pending.thread.join(timeout_s)
+    if pending.thread.is_alive():
+        raise TimeoutError(f"the catalog (databases and tables by name) was not ready after {timeout_s:.0f} s")
+    _attaching = None
+    if pending.error is not None:
+        raise pending.error
 
 
 def check_name(name: str, what: str = "table name") -> str:
@@ -51,6 +105,7 @@ def register_location(spark: SparkSession, database: str, name: str, path: str) 
     """
     from delta.tables import DeltaTable
 
+    wait_attached()
     qualified = f"`{check_name(database, 'database name')}`.`{check_name(name)}`"
     DeltaTable.createIfNotExists(spark).tableName(qualified).location(path).execute()
 
@@ -87,6 +142,7 @@ def register_existing(spark: SparkSession, root: str, databases: Sequence[str]) 
     Returns:
         The qualified names registered by this call.
     """
+    wait_attached()
     jvm: Any = spark._jvm
     conf = spark._jsc.hadoopConfiguration()
     registered: list[str] = []

@@ -101,14 +101,17 @@ def settings_overrides(text: str | None) -> list[str]:
     return overrides
 
 
-def open_lakehouse(cfg: AppConfig, app_name: str | None = None) -> SparkSession:
+def open_lakehouse(cfg: AppConfig, app_name: str | None = None, catalog_in_background: bool = False) -> SparkSession:
     """The SparkSession of a configuration with the lakehouse's databases and tables in its catalog.
+
+    ``catalog_in_background``: the metastore starts (3-5 s) while the caller goes on; for a
+    run, whose steps read and write by path (what needs names waits for it).
 
     Example:
         >>> spark = open_lakehouse(load_config("local"), app_name="careplus-run")  # doctest: +SKIP
     """
     spark = build_session(cfg, app_name=app_name)
-    catalog.attach(spark, cfg.lakehouse.root)
+    catalog.attach(spark, cfg.lakehouse.root, background=catalog_in_background)
     return spark
 
 
@@ -132,7 +135,7 @@ def run_job(jobs: Sequence[str], argv: Sequence[str] | None = None) -> int:
         ctx = RunContext(cfg, full_refresh=args.full_refresh)
         log.info("run %s: %s (%s%s)", ctx.run_id, ", ".join(jobs) or "all", cfg.env, _platform_run(args))
         with run_lock.hold(cfg, ctx.run_id, say=log.info):  # before Spark starts: a second run writes nothing
-            spark = open_lakehouse(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}")
+            spark = open_lakehouse(cfg, app_name=f"careplus-{'-'.join(jobs) or 'pipeline'}", catalog_in_background=True)
             run_steps(spark, ctx, jobs, progress=log.info)
     except CarePlusError as exc:
         log.error("%s", exc)

@@ -33,6 +33,7 @@ from careplus_spark.exposure import expose as exposure
 from careplus_spark.gold import refresh as gold
 from careplus_spark.gold.quality import rule_names as gold_rule_names
 from careplus_spark.lakehouse import lock as run_lock
+from careplus_spark.lakehouse import registry
 from careplus_spark.lakehouse.run import RunContext, StepResult
 from careplus_spark.pipeline.ledger import RunLedger, mark_abandoned
 from careplus_spark.pipeline.profile import Profiler
@@ -160,7 +161,9 @@ def run_steps(
             for run_id, count in mark_abandoned(spark, ctx).items():
                 if progress:
                     progress(f"run {run_id} was abandoned while running ({count} step(s)): marked failed: abandoned")
-        return _run_selected(spark, ctx, selected, progress)
+        results = _run_selected(spark, ctx, selected, progress)
+    registry.wait_attached()  # a catalog attached in the background: its failure is the run's
+    return results
 
 
 def _run_selected(

@@ -45,6 +45,26 @@ def versions(spark: SparkSession, cfg: AppConfig) -> dict[str, int]:
             for m in MODELS}
 
 
+def assert_ticket_layout(spark: SparkSession, cfg: AppConfig, results: list) -> None:
+    """Day 2's ticket updates: bronze/silver mark replaced rows in deletion vectors; the ticket facts,
+    partitioned by ``is_open``, leave the resolved partition's files alone when only open tickets change."""
+    from delta.tables import DeltaTable
+
+    from careplus_spark.lakehouse import delta_log
+
+    ctx = RunContext(cfg)
+    for name in ("bronze.tickets", "silver.tickets"):
+        path = ctx.table(*name.split(".")).path
+        assert DeltaTable.forPath(spark, path).detail().first().properties["delta.enableDeletionVectors"] == "true"
+        version = next(v for r in results for t, v in r.versions.items() if t == name)
+        adds = [a["add"] for a in delta_log.actions(spark, path, version) or [] if "add" in a]
+        assert any(a.get("deletionVector") for a in adds), (name, version, adds)
+    for name in ("fct_tickets", "fct_ticket_log_summary"):
+        detail = DeltaTable.forPath(spark, ctx.table("gold", name).path).detail().first()
+        assert list(detail.partitionColumns) == ["is_open"], name
+        assert detail.properties.get("delta.enableDeletionVectors", "false") == "false", name  # exposed: manifests
+
+
 def test_incremental_days_equal_a_full_refresh(spark: SparkSession, cfg: AppConfig, tmp_path: Path) -> None:
     logs = Path(cfg.sources.logs.path)
     add_day(cfg, 0)
@@ -63,6 +83,8 @@ def test_incremental_days_equal_a_full_refresh(spark: SparkSession, cfg: AppConf
     results = run_steps(spark, RunContext(cfg), ["all", "reconcile_tickets"])
     by_step = {r.step: r for r in results}
     assert "2 log_date value(s)" in by_step["gold_logs"].detail  # the late day and the new one
+
+    assert_ticket_layout(spark, cfg, results)
 
     silver_ids = spark.read.format("delta").load(RunContext(cfg).table("silver", "tickets").path).select("ticket_id")
     fct = gold(spark, cfg, "fct_tickets")

@@ -29,7 +29,6 @@ FCT_TICKETS = ExposedTable(
         Column("status", "string"),
         Column("agent_feedback", "string"),
         Column("resolution_time_mins", "int"),
-        Column("is_open", "boolean"),
         Column("created_date", "date"),
         Column("created_day_of_week", "string"),
         Column("created_hour", "int"),
@@ -38,8 +37,12 @@ FCT_TICKETS = ExposedTable(
         Column("sla_breached", "boolean"),
         *BOOKKEEPING,
     ),
-    partition_columns=(),
+    partition_columns=(Column("is_open", "boolean"),),
     location=f"{LOCATION}/fct_tickets",
+    partitions=(
+        Partition(("false",), f"{LOCATION}/fct_tickets/_symlink_format_manifest/is_open=false"),
+        Partition(("true",), f"{LOCATION}/fct_tickets/_symlink_format_manifest/is_open=true"),
+    ),
 )
 
 _LOGS_MANIFEST = f"{LOCATION}/fct_logs/_symlink_format_manifest"

@@ -28,7 +28,7 @@ def test_gold_tables_are_exposed_and_record_a_change_feed() -> None:
 
 
 def test_properties_turn_the_change_feed_on_only_where_declared() -> None:
-    assert catalog.SILVER_TICKETS.properties == {"delta.enableChangeDataFeed": "true"}
+    assert catalog.SILVER_LOGS.properties == {"delta.enableChangeDataFeed": "true"}
     assert catalog.CURSORS.properties == {}
 
 
@@ -71,3 +71,17 @@ def test_duplicates_unknown_databases_and_foreign_scopes_are_refused() -> None:
 def test_identifiers_are_validated() -> None:
     with pytest.raises(ValueError, match="invalid table identifier"):
         Table("gold", "x; DROP", ("a",), "m:a")
+
+
+def test_ticket_tables_update_by_deletion_vectors_and_exposed_tables_never_do() -> None:
+    for entry in (catalog.BRONZE_TICKETS, catalog.SILVER_TICKETS):
+        assert entry.properties["delta.enableDeletionVectors"] == "true"
+    for entry in catalog.TABLES:
+        if entry.exposed:
+            assert "delta.enableDeletionVectors" not in entry.properties, entry.qualified
+    with pytest.raises(ValueError, match="cannot carry deletion vectors"):
+        Table("gold", "x", ("k",), "m:a", exposed=True, deletion_vectors=True)
+
+
+def test_ticket_facts_are_partitioned_by_the_column_their_updates_follow() -> None:
+    assert catalog.FCT_TICKETS.partition_by == catalog.FCT_TICKET_LOG_SUMMARY.partition_by == ("is_open",)

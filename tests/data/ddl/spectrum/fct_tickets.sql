@@ -18,7 +18,6 @@ CREATE EXTERNAL TABLE "careplus"."fct_tickets" (
   "status" VARCHAR(65535),
   "agent_feedback" VARCHAR(65535),
   "resolution_time_mins" INTEGER,
-  "is_open" BOOLEAN,
   "created_date" DATE,
   "created_day_of_week" VARCHAR(65535),
   "created_hour" INTEGER,
@@ -29,7 +28,13 @@ CREATE EXTERNAL TABLE "careplus"."fct_tickets" (
   "_run_id" VARCHAR(65535),
   "_processed_at" TIMESTAMP
 )
+PARTITIONED BY (
+  "is_open" BOOLEAN
+)
 ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
 STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
 OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
 LOCATION 's3://careplus-lake/lakehouse/gold/fct_tickets/_symlink_format_manifest/';
+
+ALTER TABLE "careplus"."fct_tickets" ADD IF NOT EXISTS PARTITION ("is_open"='false') LOCATION 's3://careplus-lake/lakehouse/gold/fct_tickets/_symlink_format_manifest/is_open=false/';
+ALTER TABLE "careplus"."fct_tickets" ADD IF NOT EXISTS PARTITION ("is_open"='true') LOCATION 's3://careplus-lake/lakehouse/gold/fct_tickets/_symlink_format_manifest/is_open=true/';
