@@ -196,7 +196,7 @@ def run_pipeline(spark, ctx, names: list[str], label: str, echo: bool) -> Timed:
         name = line.split("] ", 1)[1].split(" ", 1)[0].rstrip(":")
         if line.endswith(" ..."):
             starts[name] = now
-        else:
+        elif ": profile: " not in line:
             walls[name] = now - starts.get(name, now)
         if echo:
             print(f"    {line}", flush=True)
@@ -286,15 +286,17 @@ def build_history(spark, lake: Lakehouse, cache: Path) -> Timed:  # type: ignore
     return built
 
 
-def time_next_day(spark, lake: Lakehouse, cache: Path, meta: dict) -> Timed:  # type: ignore[no-untyped-def]
-    """Adds day ``history`` to the source and times the whole pipeline on it."""
+def time_next_day(spark, lake: Lakehouse, cache: Path, meta: dict,  # type: ignore[no-untyped-def]
+                  profile: bool = False) -> Timed:
+    """Adds day ``history`` to the source and times the whole pipeline on it (``profile``: each
+    step's Spark jobs, time by kind and Delta commits printed, as ``careplus run --profile``)."""
     from careplus_spark.lakehouse.run import RunContext
 
     day = lake.history
     put_tickets(snapshot(cache, day), lake.tickets_db)
     link_day(cache / "logs", lake.logs, START_DATE + dt.timedelta(days=day))
     print(f"{lake.name}: timing the next {day_line(meta, day)} ... load average {load_average()}", flush=True)
-    timed = run_pipeline(spark, RunContext(lake.cfg), [], f"{lake.name} day {day} run", echo=True)
+    timed = run_pipeline(spark, RunContext(lake.cfg, profile=profile), [], f"{lake.name} day {day} run", echo=True)
     print_steps(timed)
     return timed
 
@@ -326,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_DAYS} days of ~{QUICK_EVENTS:,} events (unless given)")
     parser.add_argument("--keep", action="store_true", help="keep the lakehouses (printed work dir)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the timed days' steps (Spark jobs by kind, commits, files; adds a little time)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--work-dir", type=Path, default=None, help="parent of the lakehouses (default: a temp dir)")
     parser.add_argument("--shuffle-partitions", type=int, default=4)
@@ -372,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         # right after its own build, the 1-day run was the JVM's second and paid its warm-up)
         small_built = build_history(spark, small, cache)
         big_built = build_history(spark, big, cache)
-        small_day = time_next_day(spark, small, cache, meta)
-        big_day = time_next_day(spark, big, cache, meta)
+        small_day = time_next_day(spark, small, cache, meta, args.profile)
+        big_day = time_next_day(spark, big, cache, meta, args.profile)
         full = time_full_refresh(spark, big)
     finally:
         if spark is not None:
