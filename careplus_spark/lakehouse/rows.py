@@ -17,6 +17,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from careplus_spark.lakehouse import registry
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -76,7 +78,7 @@ def literal_rows(spark: SparkSession, rows: Sequence[Mapping[str, object]], sche
 
     if not rows:
         raise ValueError("literal_rows needs at least one row")
-    bad = [name for name, _ in schema if not name.replace("_", "a").isalnum() or name[0].isdigit()]
+    bad = [name for name, _ in schema if not registry.NAME_PATTERN.fullmatch(name)]
     if bad:
         raise ValueError(f"literal_rows: column names must be plain identifiers, got {bad}")
     struct = ",".join(f"`{name}`:{kind}" for name, kind in schema)
