@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import sys
 import time
@@ -26,7 +27,7 @@ from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse.run import RunContext
 from careplus_spark.pipeline.generate import next_day_index, run_generate
 from careplus_spark.pipeline.report import format_dataframe
-from careplus_spark.pipeline.status import render
+from careplus_spark.pipeline.status import render, snapshot
 from careplus_spark.platform import failure, jars, secrets, session, typed
 from careplus_spark.platform.config import AppConfig, load_config
 from careplus_spark.sources.log_reader import build_reader_jar
@@ -101,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how the engines address lakehouse.root (default: exposure.location_prefix)")
 
     _deploy_commands(command)
+    _operate_commands(command)
     status = command("status", "last runs, tables (versions, rows), cursors and the log-files ledger", _cmd_status)
     status.add_argument("--runs", type=int, default=10, metavar="N", help="runs shown (default: 10)")
+    status.add_argument("--json", action="store_true", help="print it as JSON, for other tools")
     return parser
 
 
@@ -124,6 +127,25 @@ def _deploy_commands(command: _Command) -> None:
     deploy.add_argument("--out", type=Path, default=None, metavar="DIR", help="the package folder (default: dist/)")
     deploy.add_argument("--serverless", action="store_true", help="emr: start EMR Serverless job runs")
     deploy.add_argument("--wait", action="store_true", help="emr: follow each step/job run; fail if one fails")
+
+
+def _operate_commands(command: _Command) -> None:
+    """``careplus maintain``."""
+    maintain = command("maintain", "OPTIMIZE what recent runs changed, VACUUM, rewrite manifests; print files and "
+                       "bytes before and after (README: Operating)", _cmd_maintain)
+    maintain.add_argument("tables", nargs="*", metavar="TABLE", help="e.g. gold.fct_tickets (default: every table)")
+    maintain.add_argument("--full", action="store_true", help="consider whole tables, not only what changed")
+    maintain.add_argument("--retention-hours", type=_hours, default=None, metavar="HOURS",
+                          help="VACUUM retention (default: maintenance.retention_hours; below 168 needs --force)")
+    maintain.add_argument("--no-vacuum", action="store_true", help="compact only")
+    maintain.add_argument("--force", action="store_true", help="allow a VACUUM retention below 168 hours")
+
+
+def _hours(text: str) -> float:
+    try:
+        return _seconds(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a number of hours >= 0, found {text!r}") from None
 
 
 def _seconds(text: str) -> float:
@@ -282,7 +304,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
         raise ConfigError(f"--runs must be at least 1, found {args.runs}")
     cfg = _config(args)
     spark = _session(cfg, "status")
-    print(render(spark, cfg, runs=args.runs))
+    if args.json:
+        print(json.dumps(snapshot(spark, cfg, runs=args.runs), indent=2, default=str))
+    else:
+        print(render(spark, cfg, runs=args.runs))
     return 0
 
 
@@ -315,6 +340,27 @@ def _cmd_expose(args: argparse.Namespace) -> int:
         result = RunLedger(spark, ctx).run(
             STEP, lambda s, c: expose(s, c, regenerate=args.regenerate, dry_run=args.dry_run)
         )
+    _say(result.detail)
+    return 0
+
+
+def _cmd_maintain(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline import maintain  # lazy: imports Spark (--help stays fast)
+    from careplus_spark.pipeline.ledger import RunLedger  # lazy: imports Spark (--help stays fast)
+
+    cfg = _config(args)
+    options = maintain.Options(tuple(args.tables), args.retention_hours, False if args.no_vacuum else None,
+                               args.full, args.force)
+    maintain.selected_tables(options.tables)  # unknown names fail before Spark starts
+    if options.vacuum is not False and cfg.maintenance.vacuum:
+        maintain.check_retention(cfg.maintenance.retention_hours if options.retention_hours is None
+                                 else options.retention_hours, options.force)
+    ctx = RunContext(cfg)
+    reports: list[maintain.TableReport] = []
+    with run_lock.hold(cfg, ctx.run_id, say=_say):  # before Spark starts, as for careplus run
+        spark = _session(cfg, "maintain")
+        result = RunLedger(spark, ctx).run(maintain.STEP, lambda s, c: maintain.maintain(s, c, options, reports))
+    print(maintain.format_report(reports))
     _say(result.detail)
     return 0
 

@@ -39,6 +39,7 @@ from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse import state as cursor_state
 from careplus_spark.lakehouse.rows import literal_rows, parse_schema
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.pipeline.monitor import Monitor
 from careplus_spark.pipeline.profile import Profiler
 from careplus_spark.platform.secrets import redact
 
@@ -52,6 +53,8 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 #: The error of a step whose run died while it was running (found by a later run holding the lock).
 ABANDONED = "abandoned"
+#: The status of a row that records a problem that did not fail the run (a monitoring message not sent).
+WARNING = "warning"
 
 RUNS_SCHEMA = (
     "run_id string, job string, env string, started_at timestamp, ended_at timestamp, status string, "
@@ -237,10 +240,13 @@ class RunLedger:
         >>> result = ledger.run("ingest_logs", bronze_logs.ingest)  # doctest: +SKIP
     """
 
-    def __init__(self, spark: SparkSession, ctx: RunContext, profiler: Profiler | None = None) -> None:
+    def __init__(
+        self, spark: SparkSession, ctx: RunContext, profiler: Profiler | None = None, monitor: Monitor | None = None
+    ) -> None:
         self.spark = spark
         self.ctx = ctx
         self.profiler = profiler
+        self.monitor = monitor
         self.table = runs_table(ctx)
         self._cursors_table = ctx.ref(catalog.CURSORS)
         self._cursors: dict[str, str | None] | None = None
@@ -276,7 +282,9 @@ class RunLedger:
         seconds = time.monotonic() - started
         if self.profiler:
             result = dataclasses.replace(result, detail=f"{result.detail}; profile: {self.profiler.last()}")
-        result = dataclasses.replace(result, seconds=seconds)
+        warning = self.monitor.step(job, result, seconds, failed=False) if self.monitor else None
+        result = dataclasses.replace(result, seconds=seconds,
+                                     detail=f"{result.detail}; warning: {warning}" if warning else result.detail)
         self._cursors = after
         changed_before, changed_after = cursor_changes(before, after)
         write(
@@ -308,11 +316,27 @@ class RunLedger:
             after = {**before, **cursor_state.saved_since(self._cursors_table, mark)}
             self._cursors = after
             changed_before, changed_after = cursor_changes(before, after)
+            warning = self.monitor.step(entry.job, None, seconds, failed=True) if self.monitor else None
             failed = dataclasses.replace(
                 entry, ended_at=_now(), status=FAILED, error=error_text(exc), seconds=seconds,
                 cursor_before=changed_before, cursor_after=changed_after,
+                detail=f"warning: {warning}" if warning else "",
             )
             write(self.spark, self.table, failed)
         except Exception as ledger_exc:  # noqa: BLE001 - the step's own error is the one to raise
             log.error("run %s: could not record the failure of %s in %s: %s", entry.run_id, entry.job,
                       self.table.qualified, error_text(ledger_exc, max_lines=2))
+
+    def warn(self, job: str, warnings: list[str]) -> None:
+        """Records problems that did not fail the run (monitoring not sent) as a ``warning`` row of ``job``;
+        a ledger problem is logged, never raised."""
+        if not warnings:
+            return
+        now = _now()
+        entry = LedgerEntry(self.ctx.run_id, job, self.ctx.cfg.env, started_at=now, ended_at=now, status=WARNING,
+                            detail="; ".join(warnings))
+        try:
+            write(self.spark, self.table, entry)
+        except Exception as exc:  # noqa: BLE001 - a warning must not fail the run either
+            log.error("run %s: could not record warnings in %s: %s", self.ctx.run_id, self.table.qualified,
+                      error_text(exc, max_lines=2))

@@ -331,6 +331,37 @@ def render(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> str:
     return "\n\n".join(sections)
 
 
+def snapshot(spark: SparkSession, cfg: AppConfig, runs: int = 10) -> dict[str, object]:
+    """What :func:`render` shows, as JSON-ready data (``careplus status --json``).
+
+    Keys: ``env``, ``lakehouse``, ``runs`` (one object per step of the last ``runs`` runs, newest
+    run first), ``lock``, ``quality`` (the latest run's rules with failures), ``tables`` (rows,
+    version, last modified), ``cursors`` and ``log_files`` (counts by status). Times are UTC text.
+    """
+    root = cfg.lakehouse.root
+    quality = quality_summary(spark, catalog.DQ_RESULTS.ref(root))
+    files = files_summary(spark, catalog.LOG_FILES.ref(root))
+    return {
+        "env": cfg.env,
+        "lakehouse": root,
+        "runs": recent_runs(spark, catalog.RUNS.ref(root), runs),
+        "lock": lock_text(cfg),
+        "quality": None if quality is None else {
+            "run_id": quality.run_id, "rules_checked": quality.rules,
+            "failures": [dict(zip(QUALITY_HEADERS, row, strict=True)) for row in quality.rows],
+        },
+        "tables": [{"table": n, "rows": c, "version": v, "last_modified": _utc_text(t)}
+                   for n, c, v, t in table_status(spark, lakehouse_tables(cfg))],
+        "cursors": [dict(zip(("name", "value", "table_version", "run_id", "recorded_at"), row, strict=True))
+                    for row in cursor_rows(spark, catalog.CURSORS.ref(root))],
+        "log_files": None if files is None else {
+            "by_status": [dict(zip(("status", "files", "blocks", "parsed", "quarantined"), row, strict=True))
+                          for row in files.by_status],
+            "with_quarantine": files.with_quarantine,
+        },
+    }
+
+
 def _utc_text(value: object) -> str:
     """A collected timestamp as UTC text (Python gives naive local time for Spark timestamps)."""
     import datetime as dt

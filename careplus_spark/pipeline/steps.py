@@ -22,6 +22,7 @@ marks the ``running`` ledger rows of dead runs ``failed: abandoned``::
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,9 @@ from careplus_spark.gold.quality import rule_names as gold_rule_names
 from careplus_spark.lakehouse import lock as run_lock
 from careplus_spark.lakehouse import registry
 from careplus_spark.lakehouse.run import RunContext, StepResult
-from careplus_spark.pipeline.ledger import RunLedger, mark_abandoned
+from careplus_spark.pipeline import maintain
+from careplus_spark.pipeline.ledger import FAILED, SUCCEEDED, RunLedger, error_text, mark_abandoned
+from careplus_spark.pipeline.monitor import Monitor, StepOutcome
 from careplus_spark.pipeline.profile import Profiler
 from careplus_spark.platform import failure
 from careplus_spark.platform.config import AppConfig
@@ -53,6 +56,9 @@ GOLD_STEPS: dict[str, tuple[str, ...]] = {
     step: tuple(m.qualified for m in models) for step, models in gold.steps().items()
 }
 
+#: The ledger job of warnings about monitoring messages that could not be sent.
+MONITOR_JOB = "monitor"
+
 #: Every step, in pipeline order.
 STEPS: dict[str, Step] = {
     "ingest_tickets": bronze_tickets.ingest,
@@ -62,11 +68,13 @@ STEPS: dict[str, Step] = {
     "silver_logs": silver_logs.build,
     **{step: functools.partial(gold.refresh, step=step) for step in GOLD_STEPS},
     exposure.STEP: exposure.expose,
+    maintain.STEP: maintain.maintain,
 }
 
 #: Steps that run only when named: ingest_tickets reconciles deletes on its own schedule
 #: (sources.tickets.reconcile_every_runs); `careplus run reconcile_tickets` forces one.
-ON_DEMAND: tuple[str, ...] = ("reconcile_tickets",)
+#: `maintain` ends a whole-pipeline run when maintenance.every_hours says it is due.
+ON_DEMAND: tuple[str, ...] = ("reconcile_tickets", maintain.STEP)
 
 #: Names that stand for several steps.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -161,18 +169,29 @@ def run_steps(
             for run_id, count in mark_abandoned(spark, ctx).items():
                 if progress:
                     progress(f"run {run_id} was abandoned while running ({count} step(s)): marked failed: abandoned")
+        if maintain.STEP not in selected and _whole(names) and maintain.due(spark, ctx):
+            selected = [*selected, maintain.STEP]
         results = _run_selected(spark, ctx, selected, progress)
     registry.wait_attached()  # a catalog attached in the background: its failure is the run's
     return results
 
 
+def _whole(names: Sequence[str]) -> bool:
+    """Whether a selection is the whole pipeline (after which maintenance may be due)."""
+    return not names or list(names) == ["all"]
+
+
 def _run_selected(
     spark: SparkSession, ctx: RunContext, selected: Sequence[str], progress: Callable[[str], None] | None
 ) -> list[StepResult]:
-    """Runs the resolved steps, each recorded in the ledger (see :func:`run_steps`)."""
+    """Runs the resolved steps, each recorded in the ledger (see :func:`run_steps`); the run's end is
+    reported to monitoring (:mod:`careplus_spark.pipeline.monitor`) when it is configured."""
     profiler = Profiler(spark, ctx.cfg.lakehouse.root) if ctx.profile else None
-    ledger = RunLedger(spark, ctx, profiler)
-    results = []
+    watcher = Monitor(ctx.cfg, ctx.run_id)
+    monitor = watcher if watcher.metrics_on or watcher.notify_on else None
+    ledger = RunLedger(spark, ctx, profiler, monitor)
+    results: list[StepResult] = []
+    started = time.monotonic()
     for index, name in enumerate(selected, start=1):
         prefix = f"[{index}/{len(selected)}] {name}"
         if progress:
@@ -181,6 +200,9 @@ def _run_selected(
             result = ledger.run(name, STEPS[name])
         except BaseException as exc:
             failure.note_step(exc, name, ctx.run_id)  # the one-paragraph error names the step
+            if monitor is not None:
+                outcomes = [*_outcomes(selected, results), StepOutcome(name, FAILED)]
+                ledger.warn(MONITOR_JOB, monitor.run_ended(outcomes, time.monotonic() - started, error_text(exc)))
             raise
         if progress:
             for line in progress_lines(prefix, result):
@@ -188,4 +210,10 @@ def _run_selected(
             if profiler:
                 progress(f"{prefix}: profile: {profiler.last()}")
         results.append(result)
+    if monitor is not None:
+        ledger.warn(MONITOR_JOB, monitor.run_ended(_outcomes(selected, results), time.monotonic() - started, None))
     return results
+
+
+def _outcomes(names: Sequence[str], results: Sequence[StepResult]) -> list[StepOutcome]:
+    return [StepOutcome(name, SUCCEEDED, r) for name, r in zip(names, results, strict=False)]

@@ -26,7 +26,10 @@ NOT_FOUND = frozenset({"EntityNotFoundException", "ResourceNotFoundException", "
 _CONNECT_TIMEOUT_S, _READ_TIMEOUT_S, _MAX_ATTEMPTS = 5, 60, 4
 
 
-def client(service: str, *, region: str, endpoint: str = "", needed_by: str) -> Any:
+def client(
+    service: str, *, region: str, endpoint: str = "", needed_by: str, timeout_s: float | None = None,
+    attempts: int | None = None,
+) -> Any:
     """A boto3 client of ``service`` (``glue``, ``emr``, ``emr-serverless``, ``s3``).
 
     Args:
@@ -34,6 +37,8 @@ def client(service: str, *, region: str, endpoint: str = "", needed_by: str) -> 
         region: the AWS region; empty means boto3's default chain.
         endpoint: an endpoint URL (an emulator); empty means AWS itself.
         needed_by: the setting or command that needs it, for the error when boto3 is missing.
+        timeout_s: connect and read timeout (default: 5 s and 60 s).
+        attempts: attempts per call (default: 4).
 
     Raises:
         ConfigError: boto3 is not installed.
@@ -43,8 +48,8 @@ def client(service: str, *, region: str, endpoint: str = "", needed_by: str) -> 
         from botocore.config import Config
     except ImportError:
         raise ConfigError(f"{needed_by} needs boto3: pip install 'careplus-spark[aws]'") from None
-    config = Config(connect_timeout=_CONNECT_TIMEOUT_S, read_timeout=_READ_TIMEOUT_S,
-                    retries={"max_attempts": _MAX_ATTEMPTS, "mode": "standard"})
+    config = Config(connect_timeout=timeout_s or _CONNECT_TIMEOUT_S, read_timeout=timeout_s or _READ_TIMEOUT_S,
+                    retries={"max_attempts": attempts or _MAX_ATTEMPTS, "mode": "standard"})
     return boto3.client(service, region_name=region or None, endpoint_url=endpoint or None, config=config)
 
 

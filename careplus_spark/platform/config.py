@@ -38,6 +38,7 @@ from careplus_spark.platform.config_checks import (
     table_name,
 )
 from careplus_spark.platform.config_deploy import DeployConfig, ExposureConfig
+from careplus_spark.platform.config_operate import MaintenanceConfig, MonitoringConfig
 from careplus_spark.platform.secrets import Secret
 
 PlatformKind = Literal["local", "standalone", "emr", "glue"]
@@ -262,6 +263,8 @@ class AppConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     env: str = "local"
     files: tuple[str, ...] = ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pytest
@@ -85,6 +86,17 @@ def test_status_shows_runs_tables_cursors_and_files(
     assert f"{files.count():,} file(s)" in files_text
     assert line_of(section(out, "log files"), "ingested")[1] == str(files.count())
     assert f"(run {first.run_id})" in files_text
+
+    data = json.loads(status(cfg, capsys, "--json"))  # the same facts for other tools
+    assert [(r["run_id"], r["job"], r["status"]) for r in data["runs"][:2]] == [
+        (second.run_id, "silver_tickets", "succeeded"), (second.run_id, "silver_logs", "failed")]
+    assert data["runs"][1]["error"].startswith("RuntimeError: disk full")
+    by_table = {t["table"]: t for t in data["tables"]}
+    assert (by_table["ops.runs"]["rows"], by_table["ops.runs"]["version"]) == (10, runs_version.version)
+    assert {c["name"]: c["value"] for c in data["cursors"]} == cursors
+    assert data["log_files"]["by_status"][0] == {**data["log_files"]["by_status"][0], "status": "ingested",
+                                                 "files": files.count()}
+    assert data["env"] == cfg.env and data["lock"].startswith("free")
 
 
 def test_status_runs_option_limits_the_runs_shown(
