@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("jobs", nargs="*", help="job names, e.g. ingest_tickets ingest_logs (default: all)")
     run.add_argument("--reprocess", action="append", default=[], metavar="PATH",
                      help="re-read these log files/prefixes")
-    run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="re-read log files modified since")
-    run.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
+    run.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="re-read log files modified and tickets updated since this date")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild silver and gold from the whole of their inputs")
     run.add_argument("--profile", action="store_true",
                      help="print each step's Spark jobs (time by kind), Delta commits and files")
     run.add_argument("--wait-lock", type=_seconds, default=None, metavar="SECONDS",
@@ -127,10 +129,12 @@ def _deploy_commands(command: _Command) -> None:
     deploy.add_argument("--out", type=Path, default=None, metavar="DIR", help="the package folder (default: dist/)")
     deploy.add_argument("--serverless", action="store_true", help="emr: start EMR Serverless job runs")
     deploy.add_argument("--wait", action="store_true", help="emr: follow each step/job run; fail if one fails")
+    deploy.add_argument("--schedule", action="store_true", help="emr: create or update the EventBridge schedule "
+                        "(deploy.emr.schedule) that adds the steps, instead of adding them now")
 
 
 def _operate_commands(command: _Command) -> None:
-    """``careplus maintain``."""
+    """``careplus maintain`` and ``careplus restore``."""
     maintain = command("maintain", "OPTIMIZE what recent runs changed, VACUUM, rewrite manifests; print files and "
                        "bytes before and after (README: Operating)", _cmd_maintain)
     maintain.add_argument("tables", nargs="*", metavar="TABLE", help="e.g. gold.fct_tickets (default: every table)")
@@ -141,21 +145,33 @@ def _operate_commands(command: _Command) -> None:
     maintain.add_argument("--force", action="store_true", help="allow a VACUUM retention below 168 hours")
 
 
-def _hours(text: str) -> float:
-    try:
-        return _seconds(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a number of hours >= 0, found {text!r}") from None
+    restore = command("restore", "bring a table back to an earlier version; the next run recomputes what follows "
+                      "it (README: Operating)", _cmd_restore)
+    restore.add_argument("table", metavar="TABLE", help="e.g. gold.fct_tickets, silver.tickets, bronze.tickets")
+    to = restore.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-version", type=int, default=None, metavar="N")
+    to.add_argument("--to-timestamp", type=_instant, default=None, metavar="TIME",
+                    help="ISO time, e.g. 2025-07-02T02:00:00Z (UTC when no offset is given)")
 
 
-def _seconds(text: str) -> float:
+def _instant(text: str) -> dt.datetime:
     try:
-        value = float(text)
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, found {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an ISO time such as 2025-07-02T02:00:00Z, found {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _amount(unit: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text) if text.replace(".", "", 1).isdigit() else -1.0
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a number of {unit} >= 0, found {text!r}")
+        return value
+    return parse
+
+
+_seconds, _hours = _amount("seconds"), _amount("hours")
 
 
 def _date(text: str) -> dt.date:
@@ -321,7 +337,7 @@ def _cmd_package(args: argparse.Namespace) -> int:
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
     report = deploy(_config(args), args.platform, out=args.out, dry_run=args.dry_run, jobs=args.jobs,
-                    serverless=args.serverless, wait=args.wait)
+                    serverless=args.serverless, wait=args.wait, schedule=args.schedule)
     if args.dry_run:
         print(render_calls(report.calls))
     for line in report.lines():
@@ -345,23 +361,20 @@ def _cmd_expose(args: argparse.Namespace) -> int:
 
 
 def _cmd_maintain(args: argparse.Namespace) -> int:
-    from careplus_spark.pipeline import maintain  # lazy: imports Spark (--help stays fast)
-    from careplus_spark.pipeline.ledger import RunLedger  # lazy: imports Spark (--help stays fast)
+    from careplus_spark.pipeline import maintain, operate  # lazy: imports Spark (--help stays fast)
 
-    cfg = _config(args)
     options = maintain.Options(tuple(args.tables), args.retention_hours, False if args.no_vacuum else None,
                                args.full, args.force)
-    maintain.selected_tables(options.tables)  # unknown names fail before Spark starts
-    if options.vacuum is not False and cfg.maintenance.vacuum:
-        maintain.check_retention(cfg.maintenance.retention_hours if options.retention_hours is None
-                                 else options.retention_hours, options.force)
-    ctx = RunContext(cfg)
-    reports: list[maintain.TableReport] = []
-    with run_lock.hold(cfg, ctx.run_id, say=_say):  # before Spark starts, as for careplus run
-        spark = _session(cfg, "maintain")
-        result = RunLedger(spark, ctx).run(maintain.STEP, lambda s, c: maintain.maintain(s, c, options, reports))
-    print(maintain.format_report(reports))
+    result, report = operate.run_maintain(_config(args), options, _say)
+    print(report)
     _say(result.detail)
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from careplus_spark.pipeline import operate  # lazy: imports Spark (--help stays fast)
+
+    _say(operate.run_restore(_config(args), args.table, args.to_version, args.to_timestamp, _say).detail)
     return 0
 
 

@@ -143,6 +143,7 @@ def ingest(spark: SparkSession, ctx: RunContext) -> StepResult:
     state = cursor_state.load(spark, ctx.ref(catalog.CURSORS), name)
     cursor = cursor_state.resolve(state, cursor_state.latest_commit_cursor(info, name), info)
     lower = extract.window_start(cursor.value if cursor else None, source.lookback_minutes)
+    lower = extract.window_start_since(lower, ctx.since)  # --since: re-read the rows updated since a date
     window = extract.plan_window(spark, source, lower)
     log.info("%s: cursor %s, window [%s, %s], %d row(s)", name, cursor.value if cursor else None,
              window.lower, window.upper, window.rows)

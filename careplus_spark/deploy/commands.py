@@ -39,17 +39,21 @@ def api(cfg: AppConfig, service: str, dry_run: bool) -> Api:
 
 
 def deploy(cfg: AppConfig, platform: Platform, *, out: Path | None = None, dry_run: bool = False,
-           jobs: Sequence[str] = (), serverless: bool = False, wait: bool = False) -> glue.GlueReport | emr.EmrReport:
+           jobs: Sequence[str] = (), serverless: bool = False, wait: bool = False,
+           schedule: bool = False) -> glue.GlueReport | emr.EmrReport:
     """``careplus deploy glue|emr``: checks, uploads the package in ``dist/`` and defines or submits the jobs."""
     dist = dist_dir(cfg, out)
     manifest = artifacts.load(dist)
     s3 = api(cfg, "s3", dry_run)
     if platform == "glue":
-        if jobs:
-            raise DeployError("careplus deploy glue takes no job names: set deploy.glue.jobs")
+        if jobs or schedule:
+            raise DeployError("careplus deploy glue takes no job names nor --schedule: set deploy.glue.jobs and "
+                              "deploy.glue.schedule")
         return glue.deploy(cfg, dist, manifest, s3, api(cfg, "glue", dry_run))
     service = "emr-serverless" if emr.target_of_quiet(cfg.deploy.emr, serverless) == "serverless" else "emr"
-    return emr.deploy(cfg, dist, manifest, s3, api(cfg, service, dry_run), jobs=jobs, serverless=serverless, wait=wait)
+    scheduler = api(cfg, "scheduler", dry_run) if schedule else None
+    return emr.deploy(cfg, dist, manifest, s3, api(cfg, service, dry_run), jobs=jobs, serverless=serverless, wait=wait,
+                      scheduler=scheduler)
 
 
 def render_calls(calls: Sequence[ApiCall]) -> str:

@@ -6,7 +6,8 @@ and Connector/J as ``--jars``, Delta's static confs, then the job script with ``
 ``--set`` per configured setting. Steps run in order; a failed one cancels the rest
 (``deploy.emr.action_on_failure``). On EMR Serverless the same ``spark-submit`` parameters start one
 job run per job, one after another. ``--wait`` follows each step or run to its end, within
-``deploy.emr.wait_timeout_minutes``, and fails with EMR's reason.
+``deploy.emr.wait_timeout_minutes``, and fails with EMR's reason. ``--schedule`` creates or
+updates an EventBridge schedule that adds the steps daily instead (:mod:`careplus_spark.deploy.emr_schedule`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from careplus_spark.deploy import launch
+from careplus_spark.deploy import emr_schedule, launch
 from careplus_spark.deploy.artifacts import Manifest, line_of_emr_release
 from careplus_spark.deploy.release import Release, UploadReport, check_bucket, upload
 from careplus_spark.errors import ConfigError, DeployError
@@ -124,7 +125,8 @@ def target_of(emr: EmrConfig, serverless: bool) -> str:
 
 
 def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, emr_api: Api, *, jobs: Sequence[str] = (),
-           serverless: bool = False, wait: bool = False, sleep: Callable[[float], None] = time.sleep) -> EmrReport:
+           serverless: bool = False, wait: bool = False, sleep: Callable[[float], None] = time.sleep,
+           scheduler: Api | None = None) -> EmrReport:
     """Uploads the package and submits the jobs (see the module doc); dry-run APIs make no call.
 
     Raises:
@@ -143,6 +145,8 @@ def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, emr_api: Api
         target, missing = ("serverless" if serverless else "cluster"), [*missing, str(exc)]
     if missing and not dry_run:
         raise ConfigError("careplus deploy emr needs " + "; ".join(missing))
+    if scheduler is not None:
+        emr_schedule.check(emr, target)
     if target == "serverless" and len(tuple(jobs) or emr.jobs) > 1 and not wait and not dry_run:
         raise ConfigError("EMR Serverless runs several jobs in order only with --wait (or deploy run_pipeline)")
     job_cfg = launch.job_config_or_preview(cfg, cfg.deploy.emr.env, cfg.deploy.emr.settings, SETTING, "emr",
@@ -157,7 +161,13 @@ def deploy(cfg: AppConfig, dist: Path, manifest: Manifest, s3: Api, emr_api: Api
     uploaded = upload(s3, dist, release)
     where = f"EMR cluster {emr.cluster_id}" if target == "cluster" else \
         f"EMR Serverless application {emr.serverless_application_id}"
-    if target == "cluster":
+    if scheduler is not None:
+        action = emr_schedule.apply(scheduler, emr, [s.step(emr.action_on_failure) for s in subs])
+        what = f"schedule {emr.schedule_name} {action}: {emr.schedule}"
+        submitted: tuple[tuple[str, str], ...] = ((", ".join(s.job for s in subs), what),)
+        outcomes: tuple[str, ...] = ()
+        emr_api = scheduler
+    elif target == "cluster":
         submitted, outcomes = _steps(emr_api, emr, subs, wait, sleep)
     else:
         submitted, outcomes = _job_runs(emr_api, emr, subs, wait, sleep)

@@ -9,7 +9,7 @@ Arguments:
   one argument. A string value reads like the value of ``--set`` (a YAML scalar); numbers,
   booleans, null, lists and objects keep their JSON type. ``--settings`` is applied first,
   then each ``--set``;
-- ``--full-refresh``: rebuild gold from the whole of silver.
+- ``--full-refresh``: rebuild silver and gold from the whole of their inputs.
 
 Glue runs the script as ``script.py --JOB_ID j_1 --JOB_RUN_ID jr_1 --JOB_NAME name
 --job-bookmark-option ... --TempDir s3://... --enable-glue-datacatalog true --env glue
@@ -63,7 +63,7 @@ def parse_job_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--env", default="local", help="configuration environment (conf/ENV.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--settings", default=None, metavar="JSON", help='overrides as {"dotted.key": value}')
-    parser.add_argument("--full-refresh", action="store_true", help="rebuild gold from the whole of silver")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild silver and gold from their inputs")
     parser.add_argument("--JOB_NAME", dest="glue_job_name", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--JOB_RUN_ID", dest="glue_job_run_id", default=None, help=argparse.SUPPRESS)
     args, _unknown = parser.parse_known_args(list(argv))

@@ -146,6 +146,7 @@ def _maintain_table(
 ) -> TableReport:
     path = ctx.ref(table).path
     live_before, stored_before = live(spark, path), stored(spark, path)
+    data_version = delta.latest_version(spark, path)  # what follows is maintenance: no data change
     scope, where = _scope(spark, path, cursors.get(table_cursor(table.qualified)), options.full)
     compaction = Compaction()
     if scope != "unchanged":
@@ -157,7 +158,8 @@ def _maintain_table(
         manifests.ensure(spark, ctx.ref(table), manifests.detail(spark, ctx.ref(table)).properties, regenerate=True)
     kept = None
     if retention is not None:
-        kept = retention_for_readers(spark, path, unread_versions(cursors, table.qualified), retention, now)
+        unread = [v for v in unread_versions(cursors, table.qualified) if v <= data_version]
+        kept = retention_for_readers(spark, path, unread, retention, now)
         vacuum(spark, path, kept, force=options.force)
     return TableReport(table.qualified, scope, live_before, live(spark, path), stored_before, stored(spark, path),
                        compaction, kept, manifest)

@@ -7,6 +7,7 @@ the same :func:`careplus_spark.platform.typed.build`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,8 @@ from careplus_spark.platform.config_checks import (
     matches,
     table_name,
 )
+
+_SCHEDULE_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,10 @@ class EmrConfig:
     """How ``careplus deploy emr`` submits jobs: steps on a cluster or EMR Serverless job runs.
 
     ``release_label`` picks the Spark line when the cluster cannot be asked (``--dry-run``);
-    otherwise the cluster's (or application's) own release label is used.
+    otherwise the cluster's (or application's) own release label is used. ``schedule`` (an
+    EventBridge Scheduler expression, e.g. ``cron(0 2 * * ? *)``) with ``schedule_role`` (the role
+    the scheduler assumes to add the steps) lets ``careplus deploy emr --schedule`` create the
+    schedule ``schedule_name`` that adds the steps to the cluster, instead of adding them now.
     """
 
     env: str = "emr"
@@ -110,6 +116,10 @@ class EmrConfig:
     settings: dict[str, str] = field(default_factory=dict)
     wait_timeout_minutes: float = field(default=180.0, metadata=checks(above(0)))
     poll_seconds: float = field(default=30.0, metadata=checks(above(0)))
+    schedule: str = ""
+    schedule_name: str = field(default="careplus-emr-steps",
+                               metadata=checks(matches(_SCHEDULE_NAME, "a schedule name: 1-64 letters, digits, . - _")))
+    schedule_role: str = ""
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         StepResult(step='silver_logs', rows_read=1200, rows_written=1170, ...)
     """
     return incremental.refresh(spark, ctx, step=STEP, consumer=catalog.SILVER_LOGS, inputs=[catalog.BRONZE_LOGS],
-                               process=lambda batch: _recompute_days(spark, ctx, batch))
+                               process=lambda batch: _recompute_days(spark, ctx, batch), full_refresh=ctx.full_refresh)
 
 
 def _recompute_days(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> StepResult:

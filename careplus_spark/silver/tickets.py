@@ -220,6 +220,24 @@ def only_changes(ops: DataFrame, target: DataFrame, key: str, compare: list[str]
     return upserts.unionByName(deletes)
 
 
+def vanished(ops: DataFrame, target: DataFrame, key: str) -> DataFrame:
+    """Deletes of the keys ``target`` holds that ``ops`` (made from a whole snapshot) lacks: a rebuild
+    from bronze's snapshot also removes what bronze no longer has (bronze restored to an earlier version)."""
+    columns = [c for c in ops.columns if c != "_op"]
+    return target.join(ops.select(key), key, "left_anti").select(*columns, F.lit("delete").alias("_op"))
+
+
+def _against(spark: SparkSession, ops: DataFrame, table: tables.TableRef, compare: list[str],
+             snapshot: bool) -> DataFrame:
+    """``ops`` reduced to what changes ``table`` (:func:`only_changes`), plus :func:`vanished` keys when
+    ``ops`` were made from bronze's snapshot."""
+    if not tables.exists(spark, table):
+        return ops
+    current = spark.read.format("delta").load(table.path)
+    changed = only_changes(ops, current, "ticket_id", compare)
+    return changed.unionByName(vanished(ops, current, "ticket_id")) if snapshot else changed
+
+
 def merge_ops(spark: SparkSession, ops: DataFrame, table: tables.TableRef, key: str, run_id: str) -> tables.MergeResult:
     """Applies ``_op`` rows: deletes matched keys, upserts the rest (one MERGE, none if no rows).
 
@@ -246,7 +264,8 @@ def build(spark: SparkSession, ctx: RunContext) -> StepResult:
         StepResult(step='silver_tickets', rows_read=300, rows_written=297, rows_quarantined=3, ...)
     """
     return incremental.refresh(spark, ctx, step=STEP, consumer=catalog.SILVER_TICKETS,
-                               inputs=[catalog.BRONZE_TICKETS], process=lambda batch: _apply(spark, ctx, batch))
+                               inputs=[catalog.BRONZE_TICKETS], process=lambda batch: _apply(spark, ctx, batch),
+                               full_refresh=ctx.full_refresh)
 
 
 def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> StepResult:
@@ -268,14 +287,9 @@ def _apply(spark: SparkSession, ctx: RunContext, batch: incremental.Batch) -> St
                 F.count_if(live & F.col("_rule").isNotNull()).alias("quarantined"),
                 *alarms.aggregates(rules, live),
             ).first()  # a global aggregation: always one row
-            q_ops = quarantine_ops(staged)
-            if tables.exists(spark, quarantine):
-                q_ops = only_changes(q_ops, spark.read.format("delta").load(quarantine.path), "ticket_id",
-                                     ["_bronze_hash", "_rule"])
+            q_ops = _against(spark, quarantine_ops(staged), quarantine, ["_bronze_hash", "_rule"], feed is None)
             q_result = merge_ops(spark, q_ops, quarantine, "ticket_id", ctx.run_id)
-            s_ops = silver_ops(staged)
-            if tables.exists(spark, silver):
-                s_ops = only_changes(s_ops, spark.read.format("delta").load(silver.path), "ticket_id", ["_row_hash"])
+            s_ops = _against(spark, silver_ops(staged), silver, ["_row_hash"], feed is None)
             s_result = merge_ops(spark, s_ops, silver, "ticket_id", ctx.run_id)
         finally:
             staged.unpersist()

@@ -127,6 +127,22 @@ def window_start(cursor: str | None, lookback_minutes: int) -> str | None:
     return format_cursor(parse_cursor(cursor) - dt.timedelta(minutes=lookback_minutes), cursor)
 
 
+def window_start_since(lower: str | None, since: dt.date | None) -> str | None:
+    """``lower``, or the start of ``since`` when that is earlier (``careplus run ingest_tickets --since``
+    re-extracts the rows updated since a date); None (a full load) stays None.
+
+    Example:
+        >>> window_start_since("2025-07-03 10:00:00", dt.date(2025, 7, 1))
+        '2025-07-01 00:00:00'
+        >>> window_start_since("2025-07-03 10:00:00", dt.date(2025, 7, 5))
+        '2025-07-03 10:00:00'
+    """
+    if lower is None or since is None:
+        return lower
+    start = dt.datetime.combine(since, dt.time())
+    return format_cursor(start, lower) if start < parse_cursor(lower) else lower
+
+
 def window_condition(column: str, window: ExtractWindow, kind: str) -> str:
     """The window as SQL over ``column``; NULL cursors belong to full loads only."""
     col = quote(column)

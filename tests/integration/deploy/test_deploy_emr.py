@@ -6,6 +6,7 @@ cluster test's part (the same ``spark-submit`` of the same package, on a real cl
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,29 @@ def test_serverless_needs_wait_to_run_several_jobs_in_order(
 def test_no_target_configured_is_a_config_error(cfg: AppConfig, packaged: tuple[Path, Manifest]) -> None:  # noqa: F811
     with pytest.raises(ConfigError, match=r"deploy\.emr\.cluster_id .* or deploy\.emr\.serverless_application_id"):
         commands.deploy(cfg, "emr", out=packaged[0])
+
+
+def test_schedule_adds_the_same_steps_daily_and_a_second_deploy_changes_nothing(
+    cfg: AppConfig, packaged: tuple[Path, Manifest], aws_emulator: Any  # noqa: F811
+) -> None:
+    dist, manifest = packaged
+    cluster_id = cluster(aws_emulator)
+    scheduled = with_emr(cfg, cluster_id=cluster_id, schedule="cron(0 2 * * ? *)", schedule_role=ROLE,
+                         schedule_name=f"careplus-{cluster_id}")
+
+    report = commands.deploy(scheduled, "emr", out=dist, schedule=True)
+    assert report.submitted == (("run_pipeline", f"schedule careplus-{cluster_id} created: cron(0 2 * * ? *)"),)
+    assert aws_emulator.boto3_client("emr").list_steps(ClusterId=cluster_id)["Steps"] == []  # nothing added now
+    found = aws_emulator.boto3_client("scheduler").get_schedule(Name=f"careplus-{cluster_id}")
+    assert (found["ScheduleExpression"], found["Target"]["Arn"], found["Target"]["RoleArn"]) == (
+        "cron(0 2 * * ? *)", "arn:aws:scheduler:::aws-sdk:emr:addJobFlowSteps", ROLE)
+    request = json.loads(found["Target"]["Input"])
+    assert request["JobFlowId"] == cluster_id
+    (step,) = request["Steps"]
+    assert step["Name"] == f"careplus run_pipeline ({manifest.release})"
+    assert f"{cfg.deploy.artifacts_uri}/{manifest.release}/jobs/run_pipeline.py" in step["HadoopJarStep"]["Args"]
+
+    again = commands.deploy(scheduled, "emr", out=dist, schedule=True)
+    assert "unchanged" in again.submitted[0][1]
+    with pytest.raises(ConfigError, match=r"deploy\.emr\.schedule_role"):
+        commands.deploy(with_emr(scheduled, schedule_role=""), "emr", out=dist, schedule=True)

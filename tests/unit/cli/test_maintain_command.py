@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from careplus_spark import cli
-from careplus_spark.pipeline import maintain
+from careplus_spark.pipeline import maintain, operate
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
@@ -17,7 +17,7 @@ def no_spark(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("Spark must not start")
 
-    monkeypatch.setattr(cli, "_session", refuse)
+    monkeypatch.setattr(operate, "open_lakehouse", refuse)
 
 
 def run(tmp_path: Path, *args: str) -> int:
@@ -35,6 +35,16 @@ def test_a_retention_below_a_week_needs_force(tmp_path: Path, capsys: pytest.Cap
 def test_an_unknown_table_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(tmp_path, "gold.nope") == 2
     assert "'gold.nope' is not in the lakehouse catalog" in capsys.readouterr().err
+
+
+def test_restore_refuses_tables_whose_state_lives_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["restore", "--env", "test", "--conf-dir", str(CONF_DIR), "--set", f"lakehouse.root={tmp_path}"]
+    assert cli.main([*base, "bronze.logs", "--to-version", "1"]) == 2
+    assert "--reprocess" in capsys.readouterr().err
+    assert cli.main([*base, "ops.runs", "--to-version", "1"]) == 2
+    assert cli.main([*base, "silver.tickets_quarantine", "--to-version", "1"]) == 2
+    with pytest.raises(SystemExit):  # one of --to-version / --to-timestamp is required
+        cli.main([*base, "gold.fct_tickets"])
 
 
 def test_tables_are_selected_in_catalog_order() -> None:
