@@ -45,6 +45,7 @@ from careplus_spark.lakehouse.maintenance import (
     vacuum,
 )
 from careplus_spark.lakehouse.run import RunContext, StepResult
+from careplus_spark.pipeline.ledger import cursor_values
 from careplus_spark.pipeline.report import format_table
 
 if TYPE_CHECKING:
@@ -178,14 +179,6 @@ def _scope(spark: SparkSession, path: str, maintained: str | None, full: bool) -
     if where is None:
         return "whole table", None
     return f"{len(touched or ())} partition(s)", where
-
-
-def cursor_values(spark: SparkSession, cursors: tables.TableRef) -> dict[str, str | None]:
-    """Every cursor and watermark by name (one small job); empty without ``ops.cursors``."""
-    if not tables.exists(spark, cursors):
-        return {}
-    rows = spark.read.format("delta").load(cursors.path).select("name", "value").collect()
-    return {row["name"]: row["value"] for row in rows}
 
 
 def unread_versions(cursors: Mapping[str, str | None], qualified: str) -> list[int]:

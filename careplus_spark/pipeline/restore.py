@@ -29,7 +29,7 @@ from careplus_spark.errors import ConfigError
 from careplus_spark.exposure import manifests
 from careplus_spark.lakehouse import catalog, delta, state, tables
 from careplus_spark.lakehouse.run import RunContext, StepResult
-from careplus_spark.pipeline.maintain import cursor_values
+from careplus_spark.pipeline.ledger import cursor_values
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
