@@ -245,7 +245,7 @@ def _cmd_setup(args: argparse.Namespace) -> int:
 
 
 def _cmd_jars(args: argparse.Namespace) -> int:
-    print(session.spark_conf(_config(args), include_secrets=False).get("spark.jars", ""))
+    print(",".join(session.jar_list(session.spark_conf(_config(args), include_secrets=False))))
     return 0
 
 

@@ -84,7 +84,7 @@ def spark_conf(cfg: AppConfig, include_secrets: bool = True) -> dict[str, str]:
     if spark.platform in ("local", "standalone"):
         conf["spark.master"] = spark.master
         conf["spark.driver.memory"] = spark.driver_memory
-        conf["spark.jars"] = ",".join(str(p) for p in local_jars(cfg))
+        conf.update(jars_conf(spark.master, local_jars(cfg)))
         conf["spark.ui.showConsoleProgress"] = "false"
         # Python workers run the driver's interpreter (the venv's), not whatever `python3` is on PATH.
         conf["spark.pyspark.python"] = sys.executable
@@ -115,6 +115,34 @@ def local_jars(cfg: AppConfig) -> list[Path]:
     paths = jars.cached_jars(jars_dir(cfg), line, cfg.lakehouse.log_store)
     reader = jars.reader_jar(line)
     return [*paths, reader] if reader.is_file() else paths
+
+
+def jars_conf(master: str, paths: list[Path]) -> dict[str, str]:
+    """Where the jars go: the driver JVM's own classpath in local mode, else ``spark.jars``.
+
+    A ``local[*]`` master runs its executor inside the driver JVM, so the jars only need to be on
+    that JVM's classpath (set when PySpark launches it). Given as ``spark.jars``, the local
+    executor would fetch a copy of each from the driver's file server into ``spark.local.dir`` at
+    every start (~700 MB with the AWS SDK bundle), left behind on disk by a killed process.
+    A cluster's executors run in JVMs of their own and still get them through ``spark.jars``.
+
+    Example:
+        >>> jars_conf("local[2]", [Path("/j/a.jar"), Path("/j/b.jar")])
+        {'spark.driver.extraClassPath': '/j/a.jar:/j/b.jar'}
+        >>> jars_conf("spark://127.0.0.1:7077", [Path("/j/a.jar")])
+        {'spark.jars': '/j/a.jar'}
+    """
+    if master.startswith("local"):
+        return {"spark.driver.extraClassPath": os.pathsep.join(str(p) for p in paths)}
+    return {"spark.jars": ",".join(str(p) for p in paths)}
+
+
+def jar_list(conf: dict[str, str]) -> list[str]:
+    """The jars a Spark configuration from :func:`spark_conf` adds, in order (none on EMR/Glue)."""
+    if conf.get("spark.jars"):
+        return conf["spark.jars"].split(",")
+    classpath = conf.get("spark.driver.extraClassPath", "")
+    return classpath.split(os.pathsep) if classpath else []
 
 
 #: Levels at which nothing is silenced (log4j2-verbose.properties): what ``--debug`` sets.

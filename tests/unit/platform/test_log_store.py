@@ -10,7 +10,7 @@ import pytest
 from careplus_spark.errors import ConfigError, JarsError
 from careplus_spark.platform import jars
 from careplus_spark.platform.config import AppConfig
-from careplus_spark.platform.session import SDK_V1_REGIONS_FILE, log_store_conf, spark_conf
+from careplus_spark.platform.session import SDK_V1_REGIONS_FILE, jar_list, log_store_conf, spark_conf
 
 STORE = "io.delta.storage.S3DynamoDBLogStore"
 DDB = "spark.io.delta.storage.S3DynamoDBLogStore"
@@ -37,7 +37,7 @@ def test_s3_dynamodb_sets_the_log_store_for_both_s3_schemes_and_its_table(base_c
     assert conf["spark.delta.logStore.s3.impl"] == STORE
     assert conf[f"{DDB}.ddb.tableName"] == "careplus_delta_log"
     assert conf[f"{DDB}.ddb.region"] == cfg.s3.region  # empty region: the S3 region
-    jar_names = [Path(p).name for p in conf["spark.jars"].split(",")]
+    jar_names = [Path(p).name for p in jar_list(conf)]
     for artifact in jars.log_store_artifacts(jars.spark_line()):
         assert artifact.file_name in jar_names
     assert SDK_V1_REGIONS_FILE not in conf.get("spark.driver.extraJavaOptions", "")
@@ -48,7 +48,7 @@ def test_the_default_log_store_sets_nothing_and_needs_no_extra_jar(base_cfg: App
                  tmp_path / "jars", log_store="default")
     conf = spark_conf(cfg)
     assert not [key for key in conf if "logStore" in key or "S3DynamoDBLogStore" in key]
-    assert "delta-storage-s3-dynamodb" not in conf["spark.jars"]
+    assert not [name for name in jar_list(conf) if "delta-storage-s3-dynamodb" in name]
 
 
 def test_a_configured_region_wins_over_the_s3_region(base_cfg: AppConfig) -> None:

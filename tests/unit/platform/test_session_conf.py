@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from careplus_spark.errors import JarsError
 from careplus_spark.platform.config import AppConfig
 from careplus_spark.platform.secrets import Secret
-from careplus_spark.platform.session import metastore_dir, spark_conf
+from careplus_spark.platform.session import jar_list, metastore_dir, spark_conf
 
 
 def with_platform(cfg: AppConfig, platform: str, catalog: str = "hive") -> AppConfig:
@@ -38,7 +39,11 @@ def test_local_has_delta_utc_jars_and_derby_metastore(base_cfg: AppConfig) -> No
     assert conf["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.master"] == "local[2]"
-    assert "delta-spark" in conf["spark.jars"] and "mysql-connector-j" in conf["spark.jars"]
+    # one JVM: the jars go on its classpath, not to a local executor that would copy each one
+    assert "spark.jars" not in conf
+    classpath = conf["spark.driver.extraClassPath"]
+    assert "delta-spark" in classpath and "mysql-connector-j" in classpath
+    assert jar_list(conf) == classpath.split(os.pathsep)
     assert conf["spark.sql.catalogImplementation"] == "hive"
     assert str(metastore_dir(base_cfg)) in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
     assert metastore_dir(base_cfg).parent == Path(base_cfg.lakehouse.root) / "_catalog"
@@ -60,6 +65,7 @@ def test_s3_endpoint_and_credentials_are_set_and_maskable(base_cfg: AppConfig) -
 def test_managed_platforms_use_their_own_jars_s3_and_glue_catalog(base_cfg: AppConfig, platform: str) -> None:
     conf = spark_conf(with_s3(with_platform(base_cfg, platform, "glue")))
     assert "spark.jars" not in conf and "spark.master" not in conf and "spark.pyspark.python" not in conf
+    assert jar_list(conf) == []
     assert not any(key.startswith("spark.hadoop.fs.s3a") for key in conf)
     assert conf["spark.hadoop.hive.metastore.client.factory.class"].endswith("AWSGlueDataCatalogHiveClientFactory")
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
@@ -69,7 +75,8 @@ def test_standalone_keeps_master_and_jars(base_cfg: AppConfig) -> None:
     cfg = replace(with_platform(base_cfg, "standalone"), spark=replace(base_cfg.spark, platform="standalone", master="spark://127.0.0.1:7077"))
     conf = spark_conf(cfg)
     assert conf["spark.master"] == "spark://127.0.0.1:7077"
-    assert conf["spark.jars"]
+    assert conf["spark.jars"] and "spark.driver.extraClassPath" not in conf  # the executors' JVMs need them
+    assert jar_list(conf) == conf["spark.jars"].split(",")
     assert conf["spark.pyspark.python"] == sys.executable  # workers run the driver's interpreter
 
 
