@@ -21,6 +21,7 @@ Each test gets its own table root through ``lakehouse``.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -34,6 +35,28 @@ from careplus_spark.platform.secrets import Secret
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_spark_caches() -> Iterator[None]:
+    """After each module, the shared session drops the Delta snapshots and cached data it holds.
+
+    Every test writes tables of its own; Delta keeps each table's log and snapshot state (cached
+    in the block manager) for an hour, so late in the suite one 2 GB driver held hundreds of
+    tables no later test reads. Nothing is started here: without a running context, nothing to do.
+    """
+    yield
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    context = SparkContext._active_spark_context  # noqa: SLF001 - the running context, if any, never a new one
+    session = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # noqa: SLF001
+    if context is None or session is None or context._jvm is None:  # noqa: SLF001
+        return
+    context._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # noqa: SLF001
+    session.catalog.clearCache()
 
 
 @pytest.fixture(scope="session")
