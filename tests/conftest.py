@@ -42,8 +42,9 @@ def _forget_spark_caches() -> Iterator[None]:
     """After each module, the shared session drops the Delta snapshots and cached data it holds.
 
     Every test writes tables of its own; Delta keeps each table's log and snapshot state (cached
-    in the block manager) for an hour, so late in the suite one 2 GB driver held hundreds of
-    tables no later test reads. Nothing is started here: without a running context, nothing to do.
+    in the block manager) for an hour, so late in the suite the one 2 GB driver would hold
+    hundreds of tables no later test reads. Nothing is started here: without a running context,
+    nothing to do.
     """
     yield
     if "pyspark" not in sys.modules:
